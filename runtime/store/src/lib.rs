@@ -1,0 +1,90 @@
+//! `nexus-store`: the replicated state of a Nexus node.
+//!
+//! Owns the flat key-value state (RocksDB), its authenticated commitment (a Jellyfish Merkle Tree,
+//! the `jmt` crate, versioned by block height), read proofs a client can check against a state
+//! root, copy-on-write overlays used while executing ([`ChangeSet`], [`StateView`]), and the
+//! atomic commit of one height as one RocksDB write batch.
+//!
+//! Main types: [`Store`] (on-disk, committed state), [`StateView`] (committed state plus stacked
+//! uncommitted layers), [`ChangeSet`] (a sorted set of writes and deletes).
+//!
+//! Must not depend on wasm, WASI, CometBFT or networking: keys and values are opaque bytes here.
+//!
+//! # Heights, roots and proofs
+//!
+//! Height `h` is jmt version `h`. Height 0 is the empty tree ([`EMPTY_ROOT`], jmt's placeholder
+//! hash), written at open as jmt's genesis null root node. Every commit makes exactly one new
+//! height, also an empty one: jmt copies the previous root node to the new version when nothing
+//! changed (and [`Store::commit`] copies it itself should that ever not happen), so every height
+//! has a root node and [`Store::get_with_proof`] works at every height `<= latest`. Keys are
+//! hashed with `KeyHash::with::<Sha256>(key)`. [`ReadProof::verify`] needs only the root.
+//!
+//! # On-disk layout (RocksDB column families)
+//!
+//! | column family | key | value |
+//! |---|---|---|
+//! | `state` | raw key | raw value (latest height only; `get`, ordered prefix scans) |
+//! | `jmt_nodes` | version (u64 BE) ‖ borsh(nibble path) | borsh(jmt `Node`) |
+//! | `jmt_values` | key hash (32) ‖ version (u64 BE) | `0x00` deleted, `0x01` ‖ value |
+//! | `jmt_stale` | version (u64 BE) | borsh(`Vec<NodeKey>`) nodes unreachable from that version on (for a future pruner) |
+//! | `meta` | `format`, `latest`, `root/` ‖ height (u64 BE) | format version, latest height ‖ root, root of each height |
+//!
+//! Historical values are read with a seek-for-prev on `jmt_values` (newest version `<= h`).
+//! Nothing is pruned yet.
+//!
+//! # Crash safety
+//!
+//! Everything a height writes (flat state, nodes, values, stale index, `latest` and its root) is
+//! one RocksDB `WriteBatch` written with `sync = true`, so the database is always exactly some
+//! committed height; [`Store::open`] checks that the recorded root equals the tree root at the
+//! recorded height. Tests inject crashes with the [`FAULT_ENV`] variable
+//! (`NEXUS_STORE_FAULT=abort_before_write|abort_after_write[@height]`, read once at open; the
+//! process calls `std::process::abort()` at that point of `commit`) and by SIGKILLing a writer
+//! process (`tests/crash.rs`).
+//!
+//! # Why RocksDB is linked from Debian's `librocksdb-dev`
+//!
+//! Building the bundled RocksDB C++ sources takes 16-25 minutes on a cold build; linking the
+//! system library (`ROCKSDB_LIB_DIR=/usr/lib/x86_64-linux-gnu ROCKSDB_INCLUDE_DIR=/usr/include`)
+//! makes a cold build of this crate take under a minute. Debian ships RocksDB 7.8, which has
+//! everything used here (column families, write batches, prefix/seek iteration). The `rocksdb`
+//! crate is pinned to 0.20.x because 0.21 calls two C functions added in RocksDB 8
+//! (`rocksdb_cache_create_hyper_clock`, `rocksdb_readoptions_set_async_io`) and does not compile
+//! against the 7.8 headers; every C function 0.20.1 uses exists in 7.8.
+//!
+//! Logs use the tracing target `nexus::store` ([`TRACING_TARGET`]).
+
+mod changeset;
+mod error;
+mod keys;
+mod proof;
+mod store;
+mod tree;
+mod view;
+
+pub use changeset::ChangeSet;
+pub use error::{ProofError, StoreError};
+pub use proof::{ReadProof, MAX_PROOF_BYTES, MAX_PROOF_SIBLINGS};
+pub use store::{
+    CommitInfo, Store, EMPTY_ROOT, FAULT_ENV, MAX_KEY_BYTES, MAX_VALUE_BYTES, TRACING_TARGET,
+};
+pub use view::StateView;
+
+/// Key-value pairs in ascending key order, as returned by [`StateRead::scan_prefix`].
+pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Read access to a state (committed or layered). Implementations must be deterministic:
+/// the same state gives the same answers, in the same order.
+pub trait StateRead: Send + Sync {
+    /// The value stored at `key`, if any.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Entries whose key starts with `prefix` and is strictly greater than `after` (when given),
+    /// in ascending byte order of the key, at most `limit` of them.
+    fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<KeyValues, StoreError>;
+}

@@ -1,0 +1,221 @@
+use std::sync::Arc;
+
+use crate::{ChangeSet, KeyValues, StateRead, StoreError};
+
+/// Committed state plus a stack of uncommitted layers.
+///
+/// The bottom layer holds the pending changes of the current block; every invocation (and every
+/// nested call) pushes a layer, and on success folds it into the one below
+/// ([`StateView::commit_layer`]) or throws it away ([`StateView::discard_layer`]). This is how an
+/// invocation's effects become all-or-nothing.
+pub struct StateView {
+    base: Arc<dyn StateRead>,
+    layers: Vec<ChangeSet>,
+}
+
+impl StateView {
+    /// A view over `base` with one empty (block) layer.
+    pub fn new(base: Arc<dyn StateRead>) -> Self {
+        Self {
+            base,
+            layers: vec![ChangeSet::new()],
+        }
+    }
+
+    /// The committed state under the layers.
+    pub fn base(&self) -> Arc<dyn StateRead> {
+        self.base.clone()
+    }
+
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        for layer in self.layers.iter().rev() {
+            if let Some(v) = layer.lookup(key) {
+                return Ok(v.map(<[u8]>::to_vec));
+            }
+        }
+        self.base.get(key)
+    }
+
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.top().put(key, value);
+    }
+
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.top().delete(key);
+    }
+
+    /// Merged scan over the base and every layer: keys with `prefix`, `> after`, ascending,
+    /// at most `limit`. Deleted keys are skipped.
+    pub fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<KeyValues, StoreError> {
+        let mut result = Vec::new();
+        if limit == 0 {
+            return Ok(result);
+        }
+        let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
+        // Fetch the base in pages; overlay entries may hide base entries, so loop until full.
+        loop {
+            let page = self
+                .base
+                .scan_prefix(prefix, cursor.as_deref(), limit.max(16))?;
+            let base_exhausted = page.len() < limit.max(16);
+            let page_end = if base_exhausted {
+                None
+            } else {
+                page.last().map(|(k, _)| k.clone())
+            };
+            // Merge the base page with the layers over (cursor, page_end].
+            let mut merged: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> =
+                page.into_iter().map(|(k, v)| (k, Some(v))).collect();
+            for layer in &self.layers {
+                for (k, v) in layer.range_prefix(prefix, cursor.as_deref()) {
+                    if let Some(end) = &page_end {
+                        if k > end.as_slice() {
+                            break;
+                        }
+                    }
+                    merged.insert(k.to_vec(), v.map(<[u8]>::to_vec));
+                }
+            }
+            for (k, v) in merged {
+                if let Some(v) = v {
+                    result.push((k, v));
+                    if result.len() == limit {
+                        return Ok(result);
+                    }
+                }
+            }
+            match page_end {
+                None => return Ok(result),
+                Some(end) => cursor = Some(end),
+            }
+        }
+    }
+
+    /// Starts a new innermost layer (an invocation or a nested call).
+    pub fn push_layer(&mut self) {
+        self.layers.push(ChangeSet::new());
+    }
+
+    /// Folds the innermost layer into the one below it.
+    pub fn commit_layer(&mut self) {
+        assert!(self.layers.len() > 1, "commit_layer without push_layer");
+        let top = self.layers.pop().expect("checked above");
+        self.top().merge(top);
+    }
+
+    /// Throws the innermost layer away.
+    pub fn discard_layer(&mut self) {
+        assert!(self.layers.len() > 1, "discard_layer without push_layer");
+        self.layers.pop();
+    }
+
+    /// Number of layers above the block layer.
+    pub fn depth(&self) -> usize {
+        self.layers.len() - 1
+    }
+
+    /// Takes the block's pending changes out of the view (all inner layers must be closed).
+    pub fn take_block_changes(&mut self) -> ChangeSet {
+        assert_eq!(self.layers.len(), 1, "open layers at end of block");
+        std::mem::take(&mut self.layers[0])
+    }
+
+    fn top(&mut self) -> &mut ChangeSet {
+        self.layers
+            .last_mut()
+            .expect("a view always has a block layer")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    struct MemState(BTreeMap<Vec<u8>, Vec<u8>>);
+
+    impl StateRead for MemState {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+            Ok(self.0.get(key).cloned())
+        }
+        fn scan_prefix(
+            &self,
+            prefix: &[u8],
+            after: Option<&[u8]>,
+            limit: usize,
+        ) -> Result<KeyValues, StoreError> {
+            Ok(self
+                .0
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix) && after.is_none_or(|a| k.as_slice() > a))
+                .take(limit)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect())
+        }
+    }
+
+    fn base(entries: &[(&str, &str)]) -> Arc<dyn StateRead> {
+        Arc::new(MemState(
+            entries
+                .iter()
+                .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                .collect(),
+        ))
+    }
+
+    #[test]
+    fn discarded_layer_leaves_no_trace() {
+        let mut view = StateView::new(base(&[("a", "1")]));
+        view.push_layer();
+        view.put(b"a".to_vec(), b"2".to_vec());
+        view.delete(b"a".to_vec());
+        view.discard_layer();
+        assert_eq!(view.get(b"a").unwrap(), Some(b"1".to_vec()));
+        assert!(view.take_block_changes().is_empty());
+    }
+
+    #[test]
+    fn committed_layer_folds_into_parent() {
+        let mut view = StateView::new(base(&[]));
+        view.push_layer();
+        view.put(b"k".to_vec(), b"v".to_vec());
+        view.push_layer();
+        view.delete(b"k".to_vec());
+        view.commit_layer();
+        assert_eq!(view.get(b"k").unwrap(), None);
+        view.commit_layer();
+        assert_eq!(view.take_block_changes().len(), 1);
+    }
+
+    #[test]
+    fn scan_merges_layers_and_hides_deletes_across_pages() {
+        let entries: Vec<(String, String)> = (0..50)
+            .map(|i| (format!("p/{i:03}"), i.to_string()))
+            .collect();
+        let pairs: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut view = StateView::new(base(&pairs));
+        view.push_layer();
+        for i in 0..40 {
+            view.delete(format!("p/{i:03}").into_bytes());
+        }
+        view.put(b"p/100".to_vec(), b"new".to_vec());
+        view.put(b"q/000".to_vec(), b"other".to_vec());
+        let got = view.scan_prefix(b"p/", None, 5).unwrap();
+        let keys: Vec<String> = got
+            .iter()
+            .map(|(k, _)| String::from_utf8(k.clone()).unwrap())
+            .collect();
+        assert_eq!(keys, ["p/040", "p/041", "p/042", "p/043", "p/044"]);
+        let rest = view.scan_prefix(b"p/", Some(b"p/049"), 10).unwrap();
+        assert_eq!(rest, vec![(b"p/100".to_vec(), b"new".to_vec())]);
+        assert!(view.scan_prefix(b"p/", None, 0).unwrap().is_empty());
+    }
+}

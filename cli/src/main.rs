@@ -1,0 +1,87 @@
+//! The `nexus` command line: local runs (`run`, `fs`, `kv`) and guest builds (`build`).
+//!
+//! Network commands (`node`, `deploy`, `invoke`, `query`, `devnet`, ...) arrive with the
+//! consensus issue; this binary only wires subcommands to library crates.
+
+mod build;
+mod local;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "nexus", version, about = "Nexus: a verifiable serverless cloud for Ethereum")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a function (Rust, C or Go) into a wasm32-wasip1 module.
+    Build {
+        /// Project directory (holding Cargo.toml, go.mod or C sources, and nexus.toml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Where to put `<name>.wasm` and `<name>.toml`.
+        #[arg(long, default_value = "target/nexus")]
+        out: PathBuf,
+    },
+    /// Run one invocation against a local state directory (deploying the module if it changed).
+    Run(local::RunArgs),
+    /// Inspect a function's files in a local state directory.
+    Fs {
+        #[command(subcommand)]
+        command: local::FsCommand,
+    },
+    /// Inspect a function's key-value storage in a local state directory.
+    Kv {
+        #[command(subcommand)]
+        command: local::KvCommand,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("NEXUS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Build { dir, out } => {
+            let wasm = build::build(&dir, &out)?;
+            println!("{}", wasm.display());
+            Ok(0)
+        }
+        Command::Run(args) => local::run(args),
+        Command::Fs { command } => local::fs(command),
+        Command::Kv { command } => local::kv(command),
+    }
+}
+
+/// The deploy configuration a manifest describes.
+fn manifest_config(m: &nexus_manifest::Manifest) -> nexus_runtime::FunctionConfig {
+    nexus_runtime::FunctionConfig {
+        name: m.name.clone(),
+        version: m.version.clone(),
+        args: m.args.clone(),
+        env: m.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        fuel: m.limits.fuel,
+        memory_pages: m.limits.memory_pages.map(u64::from),
+    }
+}

@@ -1,0 +1,3 @@
+module example.com/nexus/go-hello
+
+go 1.21

@@ -21,6 +21,8 @@ pub enum RuntimeError {
 pub enum DeployError {
     #[error("invalid module: {0}")]
     Module(#[from] nexus_wasm_prep::PrepError),
+    #[error("module does not match the host ABI: {0}")]
+    Link(String),
     #[error("function name `{0}` is invalid: use 1-64 characters of a-z, 0-9, `_` and `-`, starting with a letter")]
     BadName(String),
     #[error("args and environment take {bytes} bytes; the limit is {max} (MAX_ARGS_ENV_BYTES)")]

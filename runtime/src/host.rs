@@ -47,6 +47,15 @@ fn host(
     Ok(value)
 }
 
+/// [`host`] for the calls whose ABI result is `i32`.
+fn host32(
+    caller: &mut C<'_>,
+    name: &'static str,
+    f: impl FnOnce(&mut GuestMemory<'_>, &mut HostState) -> HostResult,
+) -> wasmtime::Result<i32> {
+    host(caller, name, f).map(|v| v as i32)
+}
+
 /// Reads guest bytes; an out-of-range pointer traps.
 fn bytes(mem: &GuestMemory<'_>, ptr: i32, len: i32, call: &'static str) -> Result<Vec<u8>, HostTrap> {
     mem.slice(ptr, len as u32 as usize)
@@ -87,7 +96,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         })
     })?;
     linker.func_wrap(m, "kv_set", |mut c: C, kp: i32, kl: i32, vp: i32, vl: i32| {
-        host(&mut c, "kv_set", |mem, s| {
+        host32(&mut c, "kv_set", |mem, s| {
             let key = bytes(mem, kp, kl, "kv_set")?;
             let value = bytes(mem, vp, vl, "kv_set")?;
             if key.len() > MAX_KV_KEY_BYTES || value.len() > MAX_KV_VALUE_BYTES {
@@ -100,7 +109,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         })
     })?;
     linker.func_wrap(m, "kv_delete", |mut c: C, kp: i32, kl: i32| {
-        host(&mut c, "kv_delete", |mem, s| {
+        host32(&mut c, "kv_delete", |mem, s| {
             let key = bytes(mem, kp, kl, "kv_delete")?;
             if key.len() > MAX_KV_KEY_BYTES {
                 return Ok((LIMIT, 0));
@@ -117,7 +126,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         m,
         "kv_cas",
         |mut c: C, kp: i32, kl: i32, ep: i32, el: i32, np: i32, nl: i32| {
-            host(&mut c, "kv_cas", |mem, s| {
+            host32(&mut c, "kv_cas", |mem, s| {
                 let key = bytes(mem, kp, kl, "kv_cas")?;
                 let expected = optional(mem, ep, el, "kv_cas")?;
                 let new = optional(mem, np, nl, "kv_cas")?;
@@ -176,7 +185,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         },
     )?;
     linker.func_wrap(m, "emit_event", |mut c: C, tp: i32, tl: i32, dp: i32, dl: i32| {
-        host(&mut c, "emit_event", |mem, s| {
+        host32(&mut c, "emit_event", |mem, s| {
             let topic = bytes(mem, tp, tl, "emit_event")?;
             let data = bytes(mem, dp, dl, "emit_event")?;
             let Ok(topic) = String::from_utf8(topic) else {
@@ -191,7 +200,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         })
     })?;
     linker.func_wrap(m, "emit_output", |mut c: C, p: i32, l: i32| {
-        host(&mut c, "emit_output", |mem, s| {
+        host32(&mut c, "emit_output", |mem, s| {
             let data = bytes(mem, p, l, "emit_output")?;
             if s.outputs.len() >= MAX_OUTPUTS || data.len() > MAX_OUTPUT_BYTES {
                 return Ok((LIMIT, 0));
@@ -202,20 +211,20 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         })
     })?;
     linker.func_wrap(m, "caller", |mut c: C, p: i32, cap: i32| {
-        host(&mut c, "caller", |mem, s| {
+        host32(&mut c, "caller", |mem, s| {
             copy_out(mem, p, cap, s.caller.as_bytes(), "caller")?;
             Ok((s.caller.len() as i64, s.caller.len() as u64))
         })
     })?;
     linker.func_wrap(m, "self_name", |mut c: C, p: i32, cap: i32| {
-        host(&mut c, "self_name", |mem, s| {
+        host32(&mut c, "self_name", |mem, s| {
             let name = s.function.name.as_bytes();
             copy_out(mem, p, cap, name, "self_name")?;
             Ok((name.len() as i64, name.len() as u64))
         })
     })?;
     linker.func_wrap(m, "block_info", |mut c: C, p: i32| {
-        host(&mut c, "block_info", |mem, s| {
+        host32(&mut c, "block_info", |mem, s| {
             let mut info = [0u8; BLOCK_INFO_BYTES];
             info[..8].copy_from_slice(&s.block.height.to_le_bytes());
             info[8..16].copy_from_slice(&s.block.time_unix_nanos.to_le_bytes());
@@ -226,7 +235,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         })
     })?;
     linker.func_wrap(m, "call_result", |mut c: C, p: i32, cap: i32| {
-        host(&mut c, "call_result", |mem, s| {
+        host32(&mut c, "call_result", |mem, s| {
             copy_out(mem, p, cap, &s.last_call_result, "call_result")?;
             let n = s.last_call_result.len();
             Ok((n as i64, n as u64))

@@ -105,8 +105,8 @@ impl Runtime {
         &self.inner.engine
     }
 
-    /// Validates and stores a function (see [`registry::deploy`]) and compiles it ahead of its
-    /// first invocation.
+    /// Validates a function, links it against the host ABI (so a wrong import signature is a
+    /// deploy error), compiles it, and only then stores it in `view`.
     pub fn deploy(
         &self,
         view: &mut StateView,
@@ -115,9 +115,9 @@ impl Runtime {
         owner: &str,
         height: u64,
     ) -> Result<FunctionRecord, DeployError> {
-        let (record, prepared) = registry::deploy(view, wasm, config, owner, height)?;
-        self.instance_pre_from_code(&record.code_hash, &prepared.code)?;
-        Ok(record)
+        let prepared = registry::check(wasm, config)?;
+        self.link(&prepared)?;
+        registry::store(view, wasm, &prepared, config, owner, height)
     }
 
     /// Runs `call` against `view`. On success its effects are in `view`'s innermost layer; on
@@ -171,6 +171,26 @@ impl Runtime {
         );
         *view = returned;
         result
+    }
+
+    /// Compiles and links a prepared module; a module that does not link is the deployer's
+    /// fault (e.g. a `nexus_v1` import with the wrong signature).
+    fn link(&self, prepared: &nexus_wasm_prep::PreparedModule) -> Result<(), DeployError> {
+        if self.inner.ready.lock().expect("cache lock").contains_key(&prepared.code_hash) {
+            return Ok(());
+        }
+        let module = self.inner.engine.module(&prepared.code_hash, &prepared.code)?;
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| DeployError::Link(format!("{e:#}")))?;
+        self.inner
+            .ready
+            .lock()
+            .expect("cache lock")
+            .insert(prepared.code_hash, pre);
+        Ok(())
     }
 
     fn instance_pre_from_code(

@@ -106,17 +106,25 @@ fn validate_config(config: &FunctionConfig) -> Result<(), DeployError> {
     Ok(())
 }
 
-/// Validates `wasm` and `config` and writes the function into `view`. Redeploying a name replaces
-/// its code and configuration but keeps its KV and files (an upgrade).
-pub fn deploy(
+/// Checks `wasm` and `config` without writing anything.
+pub fn check(
+    wasm: &[u8],
+    config: &FunctionConfig,
+) -> Result<PreparedModule, DeployError> {
+    validate_config(config)?;
+    Ok(prepare(wasm, &prep_limits())?)
+}
+
+/// Writes a checked function into `view`. Redeploying a name replaces its code and configuration
+/// but keeps its KV and files (an upgrade).
+pub fn store(
     view: &mut StateView,
     wasm: &[u8],
+    prepared: &PreparedModule,
     config: &FunctionConfig,
     owner: &str,
     height: u64,
-) -> Result<(FunctionRecord, PreparedModule), DeployError> {
-    validate_config(config)?;
-    let prepared = prepare(wasm, &prep_limits())?;
+) -> Result<FunctionRecord, DeployError> {
     let mut env = config.env.clone();
     env.sort();
     env.dedup_by(|a, b| a.0 == b.0);
@@ -140,7 +148,7 @@ pub fn deploy(
         borsh::to_vec(&record).expect("borsh encoding of a record cannot fail"),
     );
     tracing::info!(target: "nexus::runtime", function = %record.name, code_hash = %hex::encode(record.code_hash), "deployed");
-    Ok((record, prepared))
+    Ok(record)
 }
 
 /// The record of a deployed function, if any.

@@ -303,3 +303,18 @@ fn guest_exiting_non_zero_after_writing_files_keeps_none_of_them() {
     let err = nexus_runtime::inspect::list_dir(&mut h.view, "quitter", "dir1").unwrap_err();
     assert!(err.to_string().contains("dir1"), "{err}");
 }
+
+#[test]
+fn host_import_with_the_wrong_signature_is_refused_at_deploy() {
+    let mut h = Harness::new();
+    let err = h
+        .deploy_wat(
+            "wrongsig",
+            r#"(module (import "nexus_v1" "kv_set" (func (param i32) (result i64)))
+                 (memory (export "memory") 1) (func (export "_start")))"#,
+        )
+        .unwrap_err();
+    assert!(matches!(err, DeployError::Link(_)), "{err}");
+    assert!(err.to_string().contains("kv_set"), "{err}");
+    assert!(h.pending().is_empty());
+}

@@ -1,0 +1,132 @@
+//! Invocation semantics: atomicity with nested calls, determinism of clocks and randomness.
+
+mod common;
+
+use common::Harness;
+use nexus_runtime::{Failure, InvokeError};
+
+/// `writer` sets kv `k` = `v`; `caller_ok` calls it and succeeds; `caller_fails` calls it, then
+/// exits 1.
+fn nested_modules() -> (String, String, String) {
+    let writer = r#"(module
+      (import "nexus_v1" "kv_set" (func $kv_set (param i32 i32 i32 i32) (result i32)))
+      (import "nexus_v1" "emit_event" (func $event (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "kvtopic")
+      (func (export "_start")
+        (drop (call $kv_set (i32.const 0) (i32.const 1) (i32.const 1) (i32.const 1)))
+        (drop (call $event (i32.const 2) (i32.const 5) (i32.const 0) (i32.const 2)))))"#
+        .to_string();
+    let caller = |exit_code: i32| {
+        format!(
+            r#"(module
+      (import "nexus_v1" "call" (func $call (param i32 i32 i32 i32) (result i64)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "writer")
+      (func (export "_start")
+        (if (i64.lt_s (call $call (i32.const 0) (i32.const 6) (i32.const 0) (i32.const 0)) (i64.const 0))
+          (then (call $exit (i32.const 99))))
+        (call $exit (i32.const {exit_code}))))"#
+        )
+    };
+    (writer, caller(0), caller(1))
+}
+
+#[test]
+fn nested_call_effects_commit_with_a_successful_caller() {
+    let mut h = Harness::new();
+    let (writer, ok, _) = nested_modules();
+    h.deploy_wat("writer", &writer).unwrap();
+    h.deploy_wat("caller-ok", &ok).unwrap();
+    let receipt = h.invoke("caller-ok", b"").unwrap();
+    assert_eq!(receipt.events.len(), 1, "the callee's event is the caller's");
+    assert_eq!(
+        nexus_runtime::inspect::kv_get(&h.view, "writer", b"k").unwrap(),
+        Some(b"v".to_vec())
+    );
+}
+
+#[test]
+fn nested_call_effects_vanish_with_a_failing_caller() {
+    let mut h = Harness::new();
+    let (writer, _, fails) = nested_modules();
+    h.deploy_wat("writer", &writer).unwrap();
+    h.deploy_wat("caller-fails", &fails).unwrap();
+    let before = h.pending();
+    let err = h.invoke("caller-fails", b"").unwrap_err();
+    assert_eq!(err.failure(), Some(&Failure::Exit(1)));
+    assert_eq!(h.pending(), before);
+}
+
+#[test]
+fn calling_an_unknown_function_returns_not_found_to_the_guest() {
+    let mut h = Harness::new();
+    let (_, ok, _) = nested_modules();
+    h.deploy_wat("caller-ok", &ok).unwrap();
+    // `writer` is not deployed: the guest sees a negative code and exits 99.
+    let err = h.invoke("caller-ok", b"").unwrap_err();
+    assert!(matches!(err, InvokeError::Failed { failure: Failure::Exit(99), .. }), "{err}");
+}
+
+#[test]
+fn self_recursive_calls_stop_at_the_nesting_limit() {
+    let mut h = Harness::new();
+    // `loop` calls itself; when the call fails it exits with 7 (so the failure bubbles up as
+    // a non-zero exit at the deepest level and as CALL_FAILED above it).
+    // Every level adds one to kv `n`, then calls itself; the deepest call is refused with LIMIT
+    // (-2) and returns normally, so every level succeeds.
+    let wat = r#"(module
+      (import "nexus_v1" "call" (func $call (param i32 i32 i32 i32) (result i64)))
+      (import "nexus_v1" "kv_get" (func $kv_get (param i32 i32 i32 i32) (result i64)))
+      (import "nexus_v1" "kv_set" (func $kv_set (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "loopn")
+      (func (export "_start")
+        (drop (call $kv_get (i32.const 4) (i32.const 1) (i32.const 16) (i32.const 8)))
+        (i64.store (i32.const 16) (i64.add (i64.load (i32.const 16)) (i64.const 1)))
+        (drop (call $kv_set (i32.const 4) (i32.const 1) (i32.const 16) (i32.const 8)))
+        (if (i64.eq (call $call (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 0)) (i64.const -4))
+          (then (call $exit (i32.const 7))))))"#;
+    h.deploy_wat("loop", wat).unwrap();
+    h.invoke("loop", b"").unwrap();
+    let n = nexus_runtime::inspect::kv_get(&h.view, "loop", b"n").unwrap().unwrap();
+    let levels = u64::from_le_bytes(n.try_into().unwrap());
+    assert_eq!(levels, u64::from(nexus_runtime::limits::MAX_NESTED_CALL_DEPTH) + 1);
+}
+
+/// Prints 8 random bytes and the realtime clock to stdout.
+const ENTROPY: &str = r#"(module
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (drop (call $random (i32.const 0) (i32.const 8)))
+    (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 8)))
+    (i32.store (i32.const 100) (i32.const 0))
+    (i32.store (i32.const 104) (i32.const 16))
+    (drop (call $fd_write (i32.const 1) (i32.const 100) (i32.const 1) (i32.const 108)))))"#;
+
+#[test]
+fn randomness_and_clock_are_functions_of_the_block_and_call() {
+    let run = |call_index: u32| {
+        let mut h = Harness::new();
+        h.deploy_wat("entropy", ENTROPY).unwrap();
+        let call = nexus_runtime::Invocation {
+            function: "entropy".into(),
+            call_index,
+            ..Default::default()
+        };
+        h.runtime
+            .invoke(&mut h.view, &common::block(5), &call)
+            .unwrap()
+            .stdout
+    };
+    let a = run(0);
+    assert_eq!(a, run(0), "same block and call: same bytes");
+    assert_ne!(a[..8], run(1)[..8], "another call index: other randomness");
+    let clock = u64::from_le_bytes(a[8..16].try_into().unwrap());
+    assert_eq!(clock, common::block(5).time_unix_nanos, "clock is block time");
+}

@@ -80,7 +80,10 @@ fn open_store(state: &Path) -> Result<Arc<Store>> {
 
 fn open_existing_store(state: &Path) -> Result<Arc<Store>> {
     if !state.join("db").exists() {
-        bail!("{} is not a Nexus state directory (no db/)", state.display());
+        bail!(
+            "{} is not a Nexus state directory (no db/)",
+            state.display()
+        );
     }
     open_store(state)
 }
@@ -301,17 +304,29 @@ pub fn kv(command: KvCommand) -> Result<i32> {
             }
             match value {
                 Some(v) => {
-                    use std::io::Write;
-                    std::io::stdout().write_all(&v)?;
-                    println!();
-                    eprintln!("proof  verified against root {} at height {height}", hex::encode(root));
+                    println!("{}", display_value(&v));
+                    eprintln!(
+                        "proof  verified against root {} at height {height}",
+                        hex::encode(root)
+                    );
                     Ok(0)
                 }
                 None => {
-                    eprintln!("{key}: not set (non-membership proven against root {} at height {height})", hex::encode(root));
+                    eprintln!(
+                        "{key}: not set (non-membership proven against root {} at height {height})",
+                        hex::encode(root)
+                    );
                     Ok(3)
                 }
             }
         }
+    }
+}
+
+/// UTF-8 text as is; anything else (binary, control characters) as `0x`-prefixed hex.
+fn display_value(v: &[u8]) -> String {
+    match std::str::from_utf8(v) {
+        Ok(s) if s.chars().all(|c| !c.is_control() || c == '\n' || c == '\t') => s.to_string(),
+        _ => format!("0x{}", hex::encode(v)),
     }
 }

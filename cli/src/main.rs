@@ -12,7 +12,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "nexus", version, about = "Nexus: a verifiable serverless cloud for Ethereum")]
+#[command(
+    name = "nexus",
+    version,
+    about = "Nexus: a verifiable serverless cloud for Ethereum"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what it needs (skipping what is there),
+# builds the nexus CLI and every example guest, then runs formatting, lints and all tests.
+#
+#   deploy/test.sh            # what CI runs (.ci/run)
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+cd "$ROOT"
+
+"$HERE/install-deps.sh"
+. "$HERE/env.sh"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "build the nexus CLI"
+cargo build -p nexus-cli
+
+step "build example guests (nexus build)"
+NEXUS_BIN="$CARGO_TARGET_DIR/debug/nexus" "$HERE/build-examples.sh"
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test"
+cargo test --workspace

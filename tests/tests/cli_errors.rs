@@ -1,0 +1,134 @@
+//! Bad input to the CLI gets a clear error and loses nothing.
+
+mod support;
+
+use support::*;
+
+fn fails_with(args: &[&str], stdin: &[u8], needle: &str) {
+    let out = nexus(args, stdin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "nexus {args:?} should fail");
+    assert!(
+        stderr.contains(needle),
+        "nexus {args:?}: {stderr:?} lacks {needle:?}"
+    );
+}
+
+#[test]
+fn missing_module_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().to_str().unwrap();
+    fails_with(
+        &["run", "/nonexistent/x.wasm", "--state", state],
+        b"",
+        "reading module /nonexistent/x.wasm",
+    );
+}
+
+#[test]
+fn invalid_module_is_refused_and_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("junk.wasm");
+    std::fs::write(&module, b"\0asmjunk").unwrap();
+    let state = dir.path().join("state");
+    fails_with(
+        &[
+            "run",
+            module.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        b"",
+        "invalid module",
+    );
+    // The good counter still starts at height 1 in the same state dir: nothing was committed.
+    let r = run_json("counter", &state, b"{}");
+    assert_eq!(r["height"], 1, "{r}");
+}
+
+#[test]
+fn invalid_manifest_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("bad.toml");
+    std::fs::write(&manifest, "name = \"Bad Name\"\nversion = \"1\"\n").unwrap();
+    let module = guest("counter");
+    fails_with(
+        &[
+            "run",
+            module.to_str().unwrap(),
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--state",
+            dir.path().join("s").to_str().unwrap(),
+        ],
+        b"",
+        "manifest",
+    );
+}
+
+#[test]
+fn oversized_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = guest("counter");
+    let big = vec![b' '; (1 << 20) + 1];
+    let out = nexus(
+        &[
+            "run",
+            module.to_str().unwrap(),
+            "--state",
+            dir.path().to_str().unwrap(),
+            "--input",
+            "-",
+            "--json",
+        ],
+        &big,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("MAX_INPUT_BYTES"), "{stdout}");
+}
+
+#[test]
+fn inspecting_unknown_functions_and_missing_paths_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().to_str().unwrap();
+    fails_with(
+        &["fs", "ls", "notes", "/", "--state", state],
+        b"",
+        "not a Nexus state directory",
+    );
+    run_json("counter", dir.path(), b"{}");
+    fails_with(
+        &["fs", "ls", "nobody", "/", "--state", state],
+        b"",
+        "function `nobody` is not deployed",
+    );
+    fails_with(
+        &["fs", "cat", "counter", "no/such/file", "--state", state],
+        b"",
+        "no/such/file",
+    );
+    fails_with(
+        &["kv", "get", "nobody", "k", "--state", state],
+        b"",
+        "not deployed",
+    );
+}
+
+#[test]
+fn unset_key_is_proven_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    run_json("counter", dir.path(), b"{}");
+    let out = nexus(
+        &[
+            "kv",
+            "get",
+            "counter",
+            "nope",
+            "--state",
+            dir.path().to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("non-membership proven"));
+}

@@ -5,6 +5,7 @@
 
 mod build;
 mod local;
+mod new;
 
 use std::path::PathBuf;
 
@@ -24,14 +25,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start a new function project (nexus.toml plus a starter program).
+    New {
+        /// Function name: [a-z][a-z0-9_-]*, at most 64 bytes.
+        name: String,
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: new::Lang,
+        /// Directory to create (default: ./NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Path of the guest SDK for Rust projects (default: this checkout's functions/sdk).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Build a function (Rust, C or Go) into a wasm32-wasip1 module.
     Build {
         /// Project directory (holding Cargo.toml, go.mod or C sources, and nexus.toml).
         #[arg(default_value = ".")]
         dir: PathBuf,
-        /// Where to put `<name>.wasm` and `<name>.toml`.
-        #[arg(long, default_value = "target/nexus")]
-        out: PathBuf,
+        /// Where to put `<name>.wasm` and `<name>.toml` (default: DIR/target/nexus).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Run one invocation against a local state directory (deploying the module if it changed).
     Run(local::RunArgs),
@@ -67,7 +81,22 @@ fn main() {
 
 fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
+        Command::New {
+            name,
+            lang,
+            dir,
+            sdk,
+        } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            new::create(&name, lang, &dir, sdk.as_deref())?;
+            println!(
+                "created {} ({lang:?}); next: nexus build {0} && nexus run {0}/target/nexus/{name}.wasm --state state",
+                dir.display()
+            );
+            Ok(0)
+        }
         Command::Build { dir, out } => {
+            let out = out.unwrap_or_else(|| dir.join("target/nexus"));
             let wasm = build::build(&dir, &out)?;
             println!("{}", wasm.display());
             Ok(0)

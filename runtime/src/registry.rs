@@ -51,15 +51,10 @@ pub fn prep_limits() -> PrepLimits {
     }
 }
 
-/// Function names are `[a-z][a-z0-9_-]*`, at most [`MAX_FUNCTION_NAME_BYTES`] bytes.
+/// Function names follow the manifest's rule (`[a-z][a-z0-9_-]*`, at most
+/// [`MAX_FUNCTION_NAME_BYTES`] bytes): one definition, in `nexus-manifest`.
 pub fn validate_name(name: &str) -> Result<(), DeployError> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_FUNCTION_NAME_BYTES
-        && name.as_bytes()[0].is_ascii_lowercase()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
+    if name.len() <= MAX_FUNCTION_NAME_BYTES && nexus_manifest::validate_name(name).is_ok() {
         Ok(())
     } else {
         Err(DeployError::BadName(name.to_string()))
@@ -107,10 +102,7 @@ fn validate_config(config: &FunctionConfig) -> Result<(), DeployError> {
 }
 
 /// Checks `wasm` and `config` without writing anything.
-pub fn check(
-    wasm: &[u8],
-    config: &FunctionConfig,
-) -> Result<PreparedModule, DeployError> {
+pub fn check(wasm: &[u8], config: &FunctionConfig) -> Result<PreparedModule, DeployError> {
     validate_config(config)?;
     Ok(prepare(wasm, &prep_limits())?)
 }

@@ -32,6 +32,15 @@
 //! Historical values are read with a seek-for-prev on `jmt_values` (newest version `<= h`).
 //! Nothing is pruned yet.
 //!
+//! # Commit path
+//!
+//! A commit reads the previous height's nodes on the paths it rewrites from an in-memory cache of
+//! the latest tree (`node_cache`: nodes of committed heights minus the ones they made stale,
+//! bounded, filled only after a height's write is durable; RocksDB serves the misses). Column
+//! family tuning (bloom filters, a shared block cache, large memtables, no compression of nodes)
+//! is in `db_options` and does not affect the on-disk format. A fixed commit sequence has pinned
+//! roots (`tests/golden.rs`), recorded before any of this existed.
+//!
 //! # Crash safety
 //!
 //! Everything a height writes (flat state, nodes, values, stale index, `latest` and its root) is
@@ -55,8 +64,10 @@
 //! Logs use the tracing target `nexus::store` ([`TRACING_TARGET`]).
 
 mod changeset;
+mod db_options;
 mod error;
 mod keys;
+mod node_cache;
 mod proof;
 mod store;
 mod tree;

@@ -4,18 +4,17 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError, RwLock};
 
-use jmt::storage::TreeUpdateBatch;
+use jmt::storage::{TreeReader, TreeUpdateBatch};
 use jmt::{JellyfishMerkleTree, KeyHash};
-use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options, ReadOptions,
-    WriteBatch, WriteOptions, DB,
-};
+use rocksdb::{ColumnFamily, Direction, IteratorMode, ReadOptions, WriteBatch, WriteOptions, DB};
 use tracing::{debug, info, warn};
 
+use crate::db_options::{cf_descriptors, db_options};
 use crate::keys::{
-    decode_latest, decode_root, encode_latest, root_key, root_node_key, ALL_CFS, CF_JMT_NODES,
-    CF_META, CF_STATE, FORMAT_VERSION, META_FORMAT, META_LATEST,
+    decode_latest, decode_root, encode_latest, root_key, root_node_key, CF_JMT_NODES, CF_META,
+    CF_STATE, FORMAT_VERSION, META_FORMAT, META_LATEST,
 };
+use crate::node_cache::{CachedTreeReader, NodeCache, NODE_CACHE_CAPACITY};
 use crate::tree::{tree_err, write_tree_update, DbTreeReader, TreeHasher};
 use crate::{ChangeSet, KeyValues, ReadProof, StateRead, StoreError};
 
@@ -118,6 +117,8 @@ pub struct Store {
     /// Serializes commits (and makes `commit` take `&self`).
     commit_lock: Mutex<()>,
     tip: RwLock<Tip>,
+    /// Nodes of the latest tree, read by the next commit (only `commit` uses it).
+    node_cache: Mutex<NodeCache>,
     fault: Option<Fault>,
 }
 
@@ -139,13 +140,7 @@ impl Store {
     /// checked: the recorded latest height must have a tree root equal to the recorded root.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let fault = Fault::from_env()?;
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.create_missing_column_families(true);
-        let cfs = ALL_CFS
-            .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
-        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        let db = DB::open_cf_descriptors(&db_options(), path, cf_descriptors()?)?;
         let mut store = Store {
             db,
             path: path.to_path_buf(),
@@ -154,6 +149,7 @@ impl Store {
                 height: 0,
                 root: EMPTY_ROOT,
             }),
+            node_cache: Mutex::new(NodeCache::new(NODE_CACHE_CAPACITY)),
             fault,
         };
         let tip = match store.db.get_cf(store.cf(CF_META)?, META_LATEST)? {
@@ -317,7 +313,14 @@ impl Store {
             }
         }
         let n_changes = changes.len();
-        let reader = DbTreeReader { db: &self.db };
+        let mut cache = self
+            .node_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let reader = CachedTreeReader {
+            db: DbTreeReader { db: &self.db },
+            cache: &cache,
+        };
         let (root, update) = tree_update(&reader, changes, height, TreeStrategy::Auto)?;
         let tree_done = started.elapsed();
         if n_changes == 0 && root != prev.root {
@@ -350,6 +353,9 @@ impl Store {
         Fault::fire(self.fault, FaultPoint::BeforeWrite, height);
         self.db.write_opt(batch, &sync_write())?;
         Fault::fire(self.fault, FaultPoint::AfterWrite, height);
+        // Only now: a failed write must leave no node of this height in the cache.
+        cache.apply(&update);
+        drop(cache);
 
         *self.tip.write().unwrap_or_else(PoisonError::into_inner) = Tip { height, root };
         debug!(target: TRACING_TARGET, height, changes = n_changes, root = %hex::encode(root),
@@ -373,8 +379,8 @@ enum TreeStrategy {
 }
 
 /// Computes the jmt update of `changes` at `version`. Keys are hashed with SHA-256.
-fn tree_update(
-    reader: &DbTreeReader<'_>,
+fn tree_update<R: TreeReader>(
+    reader: &R,
     changes: ChangeSet,
     version: u64,
     strategy: TreeStrategy,
@@ -594,6 +600,37 @@ mod store_tests {
             assert_eq!(root, a.root, "round {round}");
             let b = seq.commit(cs).unwrap();
             assert_eq!(b, a);
+        }
+    }
+
+    #[test]
+    fn node_cache_holds_only_committed_nodes_identical_to_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for round in 0..6u32 {
+            let mut cs = ChangeSet::new();
+            for i in 0..200u32 {
+                let k = format!("k{}", (i * 7 + round * 13) % 300).into_bytes();
+                if round % 2 == 1 && i % 5 == 0 {
+                    cs.delete(k);
+                } else {
+                    cs.put(k, format!("{round}/{i}").into_bytes());
+                }
+            }
+            store.commit(cs).unwrap();
+        }
+        // A rejected commit adds nothing.
+        let before = store.node_cache.lock().unwrap().len();
+        let mut bad = ChangeSet::new();
+        bad.put(b"x".to_vec(), vec![0; MAX_VALUE_BYTES + 1]);
+        assert!(store.commit(bad).is_err());
+        let cache = store.node_cache.lock().unwrap();
+        assert_eq!(cache.len(), before);
+        assert!(cache.len() > 100);
+        let reader = DbTreeReader { db: &store.db };
+        for (key, node) in cache.iter() {
+            assert!(key.version() <= store.latest_height());
+            assert_eq!(reader.get_node_option(key).unwrap().as_ref(), Some(node));
         }
     }
 

@@ -57,7 +57,10 @@ impl std::fmt::Display for Failure {
             Failure::Exit(code) => write!(f, "exited with code {code}"),
             Failure::Trap(msg) => write!(f, "trapped: {msg}"),
             Failure::StackOverflow { max_depth } => {
-                write!(f, "call stack deeper than {max_depth} frames (MAX_CALL_STACK_DEPTH)")
+                write!(
+                    f,
+                    "call stack deeper than {max_depth} frames (MAX_CALL_STACK_DEPTH)"
+                )
             }
             Failure::MemoryLimit => write!(f, "tried to grow memory past its limit"),
             Failure::Limit(msg) => write!(f, "limit exceeded: {msg}"),

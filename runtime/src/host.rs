@@ -57,19 +57,36 @@ fn host32(
 }
 
 /// Reads guest bytes; an out-of-range pointer traps.
-fn bytes(mem: &GuestMemory<'_>, ptr: i32, len: i32, call: &'static str) -> Result<Vec<u8>, HostTrap> {
+fn bytes(
+    mem: &GuestMemory<'_>,
+    ptr: i32,
+    len: i32,
+    call: &'static str,
+) -> Result<Vec<u8>, HostTrap> {
     mem.slice(ptr, len as u32 as usize)
         .map(<[u8]>::to_vec)
         .map_err(|_| HostTrap::BadPointer(call))
 }
 
 /// Copies `min(len, cap)` bytes of `data` to the guest.
-fn copy_out(mem: &mut GuestMemory<'_>, ptr: i32, cap: i32, data: &[u8], call: &'static str) -> Result<(), HostTrap> {
+fn copy_out(
+    mem: &mut GuestMemory<'_>,
+    ptr: i32,
+    cap: i32,
+    data: &[u8],
+    call: &'static str,
+) -> Result<(), HostTrap> {
     let n = data.len().min(cap.max(0) as usize);
-    mem.write(ptr, &data[..n]).map_err(|_| HostTrap::BadPointer(call))
+    mem.write(ptr, &data[..n])
+        .map_err(|_| HostTrap::BadPointer(call))
 }
 
-fn optional(mem: &GuestMemory<'_>, ptr: i32, len: i32, call: &'static str) -> Result<Option<Vec<u8>>, HostTrap> {
+fn optional(
+    mem: &GuestMemory<'_>,
+    ptr: i32,
+    len: i32,
+    call: &'static str,
+) -> Result<Option<Vec<u8>>, HostTrap> {
     if len == -1 {
         Ok(None)
     } else {
@@ -79,42 +96,50 @@ fn optional(mem: &GuestMemory<'_>, ptr: i32, len: i32, call: &'static str) -> Re
 
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     let m = MODULE;
-    linker.func_wrap(m, "kv_get", |mut c: C, kp: i32, kl: i32, vp: i32, vc: i32| {
-        host(&mut c, "kv_get", |mem, s| {
-            let key = bytes(mem, kp, kl, "kv_get")?;
-            if key.len() > MAX_KV_KEY_BYTES {
-                return Ok((LIMIT, 0));
-            }
-            let full = [s.kv_prefix.as_slice(), &key].concat();
-            match s.view_ref().get(&full).map_err(fatal)? {
-                None => Ok((NOT_FOUND, key.len() as u64)),
-                Some(v) => {
-                    copy_out(mem, vp, vc, &v, "kv_get")?;
-                    Ok((v.len() as i64, (key.len() + v.len()) as u64))
+    linker.func_wrap(
+        m,
+        "kv_get",
+        |mut c: C, kp: i32, kl: i32, vp: i32, vc: i32| {
+            host(&mut c, "kv_get", |mem, s| {
+                let key = bytes(mem, kp, kl, "kv_get")?;
+                if key.len() > MAX_KV_KEY_BYTES {
+                    return Ok((LIMIT, 0));
                 }
-            }
-        })
-    })?;
-    linker.func_wrap(m, "kv_set", |mut c: C, kp: i32, kl: i32, vp: i32, vl: i32| {
-        host32(&mut c, "kv_set", |mem, s| {
-            let key = bytes(mem, kp, kl, "kv_set")?;
-            let value = bytes(mem, vp, vl, "kv_set")?;
-            if key.len() > MAX_KV_KEY_BYTES || value.len() > MAX_KV_VALUE_BYTES {
-                return Ok((LIMIT, 0));
-            }
-            let fuel = (key.len() + value.len()) as u64 * (1 + STATE_WRITE_FUEL_PER_BYTE);
-            let full = [s.kv_prefix.as_slice(), &key].concat();
-            s.view().put(full, value);
-            Ok((0, fuel))
-        })
-    })?;
+                let full = [s.function.kv_prefix.as_slice(), &key].concat();
+                match s.view_ref().get(&full).map_err(fatal)? {
+                    None => Ok((NOT_FOUND, key.len() as u64)),
+                    Some(v) => {
+                        copy_out(mem, vp, vc, &v, "kv_get")?;
+                        Ok((v.len() as i64, (key.len() + v.len()) as u64))
+                    }
+                }
+            })
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "kv_set",
+        |mut c: C, kp: i32, kl: i32, vp: i32, vl: i32| {
+            host32(&mut c, "kv_set", |mem, s| {
+                let key = bytes(mem, kp, kl, "kv_set")?;
+                let value = bytes(mem, vp, vl, "kv_set")?;
+                if key.len() > MAX_KV_KEY_BYTES || value.len() > MAX_KV_VALUE_BYTES {
+                    return Ok((LIMIT, 0));
+                }
+                let fuel = (key.len() + value.len()) as u64 * (1 + STATE_WRITE_FUEL_PER_BYTE);
+                let full = [s.function.kv_prefix.as_slice(), &key].concat();
+                s.view().put(full, value);
+                Ok((0, fuel))
+            })
+        },
+    )?;
     linker.func_wrap(m, "kv_delete", |mut c: C, kp: i32, kl: i32| {
         host32(&mut c, "kv_delete", |mem, s| {
             let key = bytes(mem, kp, kl, "kv_delete")?;
             if key.len() > MAX_KV_KEY_BYTES {
                 return Ok((LIMIT, 0));
             }
-            let full = [s.kv_prefix.as_slice(), &key].concat();
+            let full = [s.function.kv_prefix.as_slice(), &key].concat();
             let existed = s.view_ref().get(&full).map_err(fatal)?.is_some();
             if existed {
                 s.view().delete(full);
@@ -135,7 +160,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 {
                     return Ok((LIMIT, 0));
                 }
-                let full = [s.kv_prefix.as_slice(), &key].concat();
+                let full = [s.function.kv_prefix.as_slice(), &key].concat();
                 let current = s.view_ref().get(&full).map_err(fatal)?;
                 let moved = (key.len()
                     + expected.as_ref().map_or(0, Vec::len)
@@ -162,15 +187,15 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                     return Ok((INVALID, 0));
                 }
                 let limit = (limit as usize).min(MAX_KV_SCAN_ENTRIES);
-                let full_prefix = [s.kv_prefix.as_slice(), &prefix].concat();
-                let full_after = after.map(|a| [s.kv_prefix.as_slice(), &a].concat());
+                let full_prefix = [s.function.kv_prefix.as_slice(), &prefix].concat();
+                let full_after = after.map(|a| [s.function.kv_prefix.as_slice(), &a].concat());
                 let entries = s
                     .view_ref()
                     .scan_prefix(&full_prefix, full_after.as_deref(), limit)
                     .map_err(fatal)?;
                 let mut encoded = Vec::new();
                 for (k, v) in entries {
-                    let k = &k[s.kv_prefix.len()..];
+                    let k = &k[s.function.kv_prefix.len()..];
                     encoded.extend_from_slice(&(k.len() as u32).to_le_bytes());
                     encoded.extend_from_slice(k);
                     encoded.extend_from_slice(&(v.len() as u32).to_le_bytes());
@@ -184,21 +209,25 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             })
         },
     )?;
-    linker.func_wrap(m, "emit_event", |mut c: C, tp: i32, tl: i32, dp: i32, dl: i32| {
-        host32(&mut c, "emit_event", |mem, s| {
-            let topic = bytes(mem, tp, tl, "emit_event")?;
-            let data = bytes(mem, dp, dl, "emit_event")?;
-            let Ok(topic) = String::from_utf8(topic) else {
-                return Ok((INVALID, 0));
-            };
-            if s.events.len() >= MAX_EVENTS || topic.len() + data.len() > MAX_EVENT_BYTES {
-                return Ok((LIMIT, 0));
-            }
-            let moved = (topic.len() + data.len()) as u64;
-            s.events.push(Event { topic, data });
-            Ok((0, moved))
-        })
-    })?;
+    linker.func_wrap(
+        m,
+        "emit_event",
+        |mut c: C, tp: i32, tl: i32, dp: i32, dl: i32| {
+            host32(&mut c, "emit_event", |mem, s| {
+                let topic = bytes(mem, tp, tl, "emit_event")?;
+                let data = bytes(mem, dp, dl, "emit_event")?;
+                let Ok(topic) = String::from_utf8(topic) else {
+                    return Ok((INVALID, 0));
+                };
+                if s.events.len() >= MAX_EVENTS || topic.len() + data.len() > MAX_EVENT_BYTES {
+                    return Ok((LIMIT, 0));
+                }
+                let moved = (topic.len() + data.len()) as u64;
+                s.events.push(Event { topic, data });
+                Ok((0, moved))
+            })
+        },
+    )?;
     linker.func_wrap(m, "emit_output", |mut c: C, p: i32, l: i32| {
         host32(&mut c, "emit_output", |mem, s| {
             let data = bytes(mem, p, l, "emit_output")?;

@@ -38,9 +38,15 @@ fn ensure_deployed(view: &StateView, function: &str) -> Result<(), InspectError>
 }
 
 /// A KV value of `function`.
-pub fn kv_get(view: &StateView, function: &str, key: &[u8]) -> Result<Option<Vec<u8>>, InspectError> {
+pub fn kv_get(
+    view: &StateView,
+    function: &str,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, InspectError> {
     ensure_deployed(view, function)?;
-    Ok(view.get(&keys::kv(function, key)).map_err(RuntimeError::from)?)
+    Ok(view
+        .get(&keys::kv(function, key))
+        .map_err(RuntimeError::from)?)
 }
 
 fn relative(path: &str) -> &str {
@@ -53,7 +59,11 @@ fn relative(path: &str) -> &str {
 }
 
 /// Contents of a file of `function` (`/`-rooted or relative paths).
-pub fn read_file(view: &mut StateView, function: &str, path: &str) -> Result<Vec<u8>, InspectError> {
+pub fn read_file(
+    view: &mut StateView,
+    function: &str,
+    path: &str,
+) -> Result<Vec<u8>, InspectError> {
     ensure_deployed(view, function)?;
     let fs_err = |source| InspectError::Fs {
         path: path.to_string(),
@@ -70,7 +80,11 @@ pub fn read_file(view: &mut StateView, function: &str, path: &str) -> Result<Vec
 }
 
 /// Entries of a directory of `function`, sorted by name bytes.
-pub fn list_dir(view: &mut StateView, function: &str, path: &str) -> Result<Vec<ListEntry>, InspectError> {
+pub fn list_dir(
+    view: &mut StateView,
+    function: &str,
+    path: &str,
+) -> Result<Vec<ListEntry>, InspectError> {
     ensure_deployed(view, function)?;
     let fs_err = |source| InspectError::Fs {
         path: path.to_string(),

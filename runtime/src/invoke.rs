@@ -12,11 +12,11 @@ use wasmtime::{Caller, InstancePre, Linker, Store, StoreLimitsBuilder, Trap};
 
 use crate::engine::Engine;
 use crate::limits::*;
-use crate::registry::{self, FunctionConfig, FunctionRecord};
+use crate::registry::{self, FunctionConfig, FunctionRecord, LoadedFunction, RecordCache};
 use crate::state::{HostState, TailBuffer};
 use crate::wasi::fd_table::FdTable;
 use crate::wasi::{charge, split};
-use crate::{keys, DeployError, Failure, HostTrap, InvokeError, RuntimeError};
+use crate::{DeployError, Failure, HostTrap, InvokeError, RuntimeError};
 
 const WASM_PAGE_BYTES: u64 = 64 << 10;
 
@@ -78,6 +78,7 @@ struct Inner {
     engine: Engine,
     linker: Linker<HostState>,
     ready: Mutex<BTreeMap<[u8; 32], InstancePre<HostState>>>,
+    records: RecordCache,
 }
 
 /// Budgets that nested calls share with their caller.
@@ -97,6 +98,7 @@ impl Runtime {
                 engine,
                 linker,
                 ready: Mutex::default(),
+                records: RecordCache::default(),
             }),
         })
     }
@@ -140,7 +142,10 @@ impl Runtime {
                 max: MAX_FUEL_PER_INVOCATION,
             });
         }
-        let record = registry::lookup(view, &call.function)?
+        let record = self
+            .inner
+            .records
+            .lookup(view, &call.function)?
             .ok_or_else(|| InvokeError::UnknownFunction(call.function.clone()))?;
         let fuel = call
             .fuel
@@ -176,10 +181,19 @@ impl Runtime {
     /// Compiles and links a prepared module; a module that does not link is the deployer's
     /// fault (e.g. a `nexus_v1` import with the wrong signature).
     fn link(&self, prepared: &nexus_wasm_prep::PreparedModule) -> Result<(), DeployError> {
-        if self.inner.ready.lock().expect("cache lock").contains_key(&prepared.code_hash) {
+        if self
+            .inner
+            .ready
+            .lock()
+            .expect("cache lock")
+            .contains_key(&prepared.code_hash)
+        {
             return Ok(());
         }
-        let module = self.inner.engine.module(&prepared.code_hash, &prepared.code)?;
+        let module = self
+            .inner
+            .engine
+            .module(&prepared.code_hash, &prepared.code)?;
         let pre = self
             .inner
             .linker
@@ -220,41 +234,45 @@ impl Runtime {
         view: &StateView,
         record: &FunctionRecord,
     ) -> Result<InstancePre<HostState>, RuntimeError> {
-        if let Some(pre) = self.inner.ready.lock().expect("cache lock").get(&record.code_hash) {
+        if let Some(pre) = self
+            .inner
+            .ready
+            .lock()
+            .expect("cache lock")
+            .get(&record.code_hash)
+        {
             return Ok(pre.clone());
         }
         let wasm = registry::code(view, &record.code_hash)?;
         let prepared = nexus_wasm_prep::prepare(&wasm, &registry::prep_limits()).map_err(|e| {
-            RuntimeError::Corrupt(format!("deployed code of `{}` no longer validates: {e}", record.name))
+            RuntimeError::Corrupt(format!(
+                "deployed code of `{}` no longer validates: {e}",
+                record.name
+            ))
         })?;
         self.instance_pre_from_code(&record.code_hash, &prepared.code)
     }
 
+    /// The wasmtime store of one invocation (or nested call) of `record`, over `view`.
     #[allow(clippy::too_many_arguments)]
-    fn execute(
+    fn new_store(
         &self,
-        mut view: StateView,
-        record: FunctionRecord,
+        view: StateView,
+        function: Arc<LoadedFunction>,
         block: BlockContext,
         caller: String,
         input: Vec<u8>,
-        fuel: u64,
         nested_depth: u32,
         seed: [u8; 32],
-        budget: Budget,
-    ) -> (StateView, Result<Receipt, InvokeError>) {
-        let pre = match self.instance_pre(&view, &record) {
-            Ok(pre) => pre,
-            Err(e) => return (view, Err(e.into())),
-        };
-        view.push_layer();
-        let memory_pages = record.memory_pages.unwrap_or(MAX_MEMORY_PAGES).min(MAX_MEMORY_PAGES);
+    ) -> Store<HostState> {
+        let memory_pages = function
+            .memory_pages
+            .unwrap_or(MAX_MEMORY_PAGES)
+            .min(MAX_MEMORY_PAGES);
         let state = HostState {
             view: Some(view),
             runtime: self.clone(),
-            fs_prefix: keys::fs_prefix(&record.name),
-            kv_prefix: keys::kv_prefix(&record.name),
-            function: record,
+            function,
             block,
             caller,
             stdin: input,
@@ -281,6 +299,65 @@ impl Runtime {
         };
         let mut store = Store::new(self.inner.engine.wasmtime(), state);
         store.limiter(|s| &mut s.limits);
+        store
+    }
+
+    /// Benchmark hook: everything [`Runtime::invoke`] does before running `_start` (record
+    /// lookup, host state, store, fuel, instantiation), then drops the instance. `view` is left
+    /// as it was. Not part of the stable API.
+    #[doc(hidden)]
+    pub fn instantiate_only(
+        &self,
+        view: &mut StateView,
+        block: &BlockContext,
+        call: &Invocation,
+    ) -> Result<(), InvokeError> {
+        let record = self
+            .inner
+            .records
+            .lookup(view, &call.function)?
+            .ok_or_else(|| InvokeError::UnknownFunction(call.function.clone()))?;
+        let pre = self.instance_pre(view, &record)?;
+        let owned = std::mem::replace(view, StateView::new(view.base()));
+        let mut store = self.new_store(
+            owned,
+            record,
+            block.clone(),
+            call.caller.clone(),
+            call.input.clone(),
+            0,
+            [0; 32],
+        );
+        let result = store
+            .set_fuel(DEFAULT_FUEL)
+            .and_then(|()| pre.instantiate(&mut store))
+            .map(|instance| {
+                store.data_mut().memory = instance.get_memory(&mut store, "memory");
+            })
+            .map_err(|e| InvokeError::Runtime(RuntimeError::Engine(format!("{e:#}"))));
+        *view = store.into_data().view.expect("no nested call ran");
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn execute(
+        &self,
+        mut view: StateView,
+        record: Arc<LoadedFunction>,
+        block: BlockContext,
+        caller: String,
+        input: Vec<u8>,
+        fuel: u64,
+        nested_depth: u32,
+        seed: [u8; 32],
+        budget: Budget,
+    ) -> (StateView, Result<Receipt, InvokeError>) {
+        let pre = match self.instance_pre(&view, &record) {
+            Ok(pre) => pre,
+            Err(e) => return (view, Err(e.into())),
+        };
+        view.push_layer();
+        let mut store = self.new_store(view, record, block, caller, input, nested_depth, seed);
         // Nested calls run inside their caller's host call: each level needs its own headroom.
         let outcome = stacker::maybe_grow(
             NATIVE_STACK_RED_ZONE_BYTES,
@@ -290,7 +367,8 @@ impl Runtime {
         let fuel_used = fuel - store.get_fuel().unwrap_or(0);
         let state = store.into_data();
         let mut view = state.view.expect("view returned by nested calls");
-        let function = state.function.name.clone();
+        let function = state.function.clone();
+        let function = function.name.as_str();
         let outcome = outcome.and_then(|()| {
             if state.events.len() > budget.events || state.outputs.len() > budget.outputs {
                 Err(Outcome::Failed(Failure::Limit(format!(
@@ -320,7 +398,7 @@ impl Runtime {
                     Outcome::Failed(failure) => {
                         tracing::debug!(target: "nexus::runtime", %function, %failure, fuel_used, "invocation failed");
                         InvokeError::Failed {
-                            function,
+                            function: function.to_owned(),
                             failure,
                             fuel_used,
                             stderr_tail: state.stderr.tail(),
@@ -395,7 +473,8 @@ fn classify(err: &wasmtime::Error, depth_exceeded: bool) -> Failure {
     }
     let message = format!("{err:#}");
     if message.contains("forcing trap when growing memory")
-        || message.contains("memory minimum size") {
+        || message.contains("memory minimum size")
+    {
         return Failure::MemoryLimit;
     }
     Failure::Trap(message)
@@ -413,20 +492,26 @@ pub(crate) fn nested_call(
     charge(c, HOST_CALL_BASE_FUEL)?;
     let (name, input) = {
         let (mem, _) = split(c).ok_or(HostTrap::BadPointer("call"))?;
-        let name = mem.str(np, nl).map_err(|_| HostTrap::BadPointer("call"))?.to_string();
+        let name = mem
+            .str(np, nl)
+            .map_err(|_| HostTrap::BadPointer("call"))?
+            .to_string();
         let input = mem
             .slice(ip, il as u32 as usize)
             .map_err(|_| HostTrap::BadPointer("call"))?
             .to_vec();
         (name, input)
     };
-    charge(c, (name.len() + input.len()) as u64 * HOST_CALL_FUEL_PER_BYTE)?;
+    charge(
+        c,
+        (name.len() + input.len()) as u64 * HOST_CALL_FUEL_PER_BYTE,
+    )?;
     let fuel_left = c.get_fuel()?;
     let s = c.data_mut();
     if s.nested_depth + 1 > MAX_NESTED_CALL_DEPTH || input.len() > MAX_INPUT_BYTES {
         return Ok(LIMIT);
     }
-    let record = match registry::lookup(s.view_ref(), &name) {
+    let record = match s.runtime.inner.records.lookup(s.view_ref(), &name) {
         Ok(Some(r)) => r,
         Ok(None) => return Ok(NOT_FOUND),
         Err(e) => return Err(wasmtime::Error::new(HostTrap::Fatal(e.to_string()))),

@@ -24,6 +24,8 @@ pub mod registry;
 mod state;
 mod wasi;
 
+#[doc(hidden)]
+pub use engine::wasmtime_config;
 pub use engine::Engine;
 pub(crate) use error::HostTrap;
 pub use error::{DeployError, Failure, InvokeError, RuntimeError};

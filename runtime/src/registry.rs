@@ -1,5 +1,8 @@
 //! Deployed functions: their records in state and deploy-time checks.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
 use borsh::{BorshDeserialize, BorshSerialize};
 use nexus_store::StateView;
 use nexus_wasm_prep::{prepare, PrepLimits, PreparedModule};
@@ -147,9 +150,75 @@ pub fn store(
 pub fn lookup(view: &StateView, name: &str) -> Result<Option<FunctionRecord>, RuntimeError> {
     match view.get(&keys::function(name))? {
         None => Ok(None),
-        Some(bytes) => FunctionRecord::try_from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| RuntimeError::Corrupt(format!("function record `{name}`: {e}"))),
+        Some(bytes) => decode(name, &bytes).map(Some),
+    }
+}
+
+fn decode(name: &str, bytes: &[u8]) -> Result<FunctionRecord, RuntimeError> {
+    FunctionRecord::try_from_slice(bytes)
+        .map_err(|e| RuntimeError::Corrupt(format!("function record `{name}`: {e}")))
+}
+
+/// A deployed function as an invocation uses it: its record and the prefixes of its state.
+#[derive(Debug)]
+pub(crate) struct LoadedFunction {
+    pub record: FunctionRecord,
+    pub fs_prefix: Vec<u8>,
+    pub kv_prefix: Vec<u8>,
+}
+
+impl std::ops::Deref for LoadedFunction {
+    type Target = FunctionRecord;
+
+    fn deref(&self) -> &FunctionRecord {
+        &self.record
+    }
+}
+
+/// Names kept by a [`RecordCache`] before it starts over.
+const MAX_CACHED_RECORDS: usize = 4096;
+
+/// The bytes of `fn/<name>` and what they decode to.
+type CachedRecord = (Vec<u8>, Arc<LoadedFunction>);
+
+/// Decoded function records, each kept with the exact bytes it was decoded from.
+///
+/// Every lookup still reads `fn/<name>` through the caller's view (so a redeploy, pending or
+/// committed, and a rolled-back one are seen at once); the cache only skips decoding and prefix
+/// building when those bytes are unchanged. A record is a pure function of its bytes, so a hit
+/// returns exactly what [`lookup`] would.
+#[derive(Default)]
+pub(crate) struct RecordCache {
+    entries: Mutex<BTreeMap<String, CachedRecord>>,
+}
+
+impl RecordCache {
+    pub(crate) fn lookup(
+        &self,
+        view: &StateView,
+        name: &str,
+    ) -> Result<Option<Arc<LoadedFunction>>, RuntimeError> {
+        let Some(bytes) = view.get(&keys::function(name))? else {
+            return Ok(None);
+        };
+        if let Some((cached, function)) = self.entries.lock().expect("record cache lock").get(name)
+        {
+            if *cached == bytes {
+                return Ok(Some(function.clone()));
+            }
+        }
+        let record = decode(name, &bytes)?;
+        let function = Arc::new(LoadedFunction {
+            fs_prefix: keys::fs_prefix(&record.name),
+            kv_prefix: keys::kv_prefix(&record.name),
+            record,
+        });
+        let mut entries = self.entries.lock().expect("record cache lock");
+        if entries.len() >= MAX_CACHED_RECORDS && !entries.contains_key(name) {
+            entries.clear();
+        }
+        entries.insert(name.to_owned(), (bytes, function.clone()));
+        Ok(Some(function))
     }
 }
 
@@ -170,6 +239,66 @@ pub fn code(view: &StateView, code_hash: &[u8; 32]) -> Result<Vec<u8>, RuntimeEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Empty;
+
+    impl nexus_store::StateRead for Empty {
+        fn get(&self, _: &[u8]) -> Result<Option<Vec<u8>>, nexus_store::StoreError> {
+            Ok(None)
+        }
+        fn scan_prefix(
+            &self,
+            _: &[u8],
+            _: Option<&[u8]>,
+            _: usize,
+        ) -> Result<nexus_store::KeyValues, nexus_store::StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn record(version: &str) -> FunctionRecord {
+        FunctionRecord {
+            name: "f".into(),
+            version: version.into(),
+            code_hash: [1; 32],
+            owner: "o".into(),
+            deployed_height: 1,
+            args: vec![],
+            env: vec![],
+            fuel: None,
+            memory_pages: None,
+        }
+    }
+
+    #[test]
+    fn record_cache_sees_redeploys_rollbacks_and_removals() {
+        let cache = RecordCache::default();
+        let mut view = StateView::new(std::sync::Arc::new(Empty));
+        assert!(cache.lookup(&view, "f").unwrap().is_none());
+        view.put(keys::function("f"), borsh::to_vec(&record("1")).unwrap());
+        let first = cache.lookup(&view, "f").unwrap().unwrap();
+        assert_eq!(first.version, "1");
+        assert_eq!(first.kv_prefix, keys::kv_prefix("f"));
+        assert!(Arc::ptr_eq(
+            &first,
+            &cache.lookup(&view, "f").unwrap().unwrap()
+        ));
+        view.push_layer();
+        view.put(keys::function("f"), borsh::to_vec(&record("2")).unwrap());
+        assert_eq!(cache.lookup(&view, "f").unwrap().unwrap().version, "2");
+        view.discard_layer();
+        assert_eq!(
+            cache.lookup(&view, "f").unwrap().unwrap().record,
+            record("1")
+        );
+        view.delete(keys::function("f"));
+        assert!(cache.lookup(&view, "f").unwrap().is_none());
+        view.put(keys::function("f"), b"not borsh".to_vec());
+        assert!(matches!(
+            cache.lookup(&view, "f"),
+            Err(RuntimeError::Corrupt(_))
+        ));
+    }
 
     #[test]
     fn names_outside_the_alphabet_are_rejected() {

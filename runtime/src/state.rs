@@ -1,5 +1,7 @@
 //! The per-invocation host state that wasmtime's `Store` carries.
 
+use std::sync::Arc;
+
 use nexus_store::StateView;
 use nexus_vfs::{Fs, FsQuota};
 use rand_chacha::ChaCha20Rng;
@@ -8,7 +10,7 @@ use wasmtime::{Memory, StoreLimits};
 use crate::limits::{
     FS_MAX_FILES, FS_MAX_FILE_SIZE, FS_MAX_TOTAL_BYTES, MAX_STDERR_BYTES, STDERR_TAIL_IN_ERRORS,
 };
-use crate::registry::FunctionRecord;
+use crate::registry::LoadedFunction;
 use crate::wasi::fd_table::FdTable;
 use crate::{BlockContext, Event, Runtime};
 
@@ -17,9 +19,8 @@ pub struct HostState {
     /// The layered state; `None` only while a nested call borrows it.
     pub(crate) view: Option<StateView>,
     pub(crate) runtime: Runtime,
-    pub(crate) function: FunctionRecord,
-    pub(crate) fs_prefix: Vec<u8>,
-    pub(crate) kv_prefix: Vec<u8>,
+    /// The function's record and state prefixes (shared with the runtime's record cache).
+    pub(crate) function: Arc<LoadedFunction>,
     pub(crate) block: BlockContext,
     pub(crate) caller: String,
     pub(crate) stdin: Vec<u8>,
@@ -60,7 +61,7 @@ impl HostState {
             .view
             .as_mut()
             .expect("state view is only lent out during a nested call");
-        Fs::new(view, &self.fs_prefix, now, fs_quota())
+        Fs::new(view, &self.function.fs_prefix, now, fs_quota())
     }
 }
 

@@ -230,14 +230,20 @@ fn writes_past_the_file_size_quota_fail_and_leave_nothing() {
         other => panic!("{other:?}"),
     };
     assert_eq!(errno, 22, "EFBIG");
-    assert_eq!(h.pending(), before, "the created file vanished with the failed invocation");
+    assert_eq!(
+        h.pending(),
+        before,
+        "the created file vanished with the failed invocation"
+    );
 }
 
 #[test]
 fn huge_input_is_refused_before_running() {
     let mut h = Harness::new();
     h.deploy_wat("any", &guest("", "")).unwrap();
-    let err = h.invoke("any", &vec![0u8; MAX_INPUT_BYTES + 1]).unwrap_err();
+    let err = h
+        .invoke("any", &vec![0u8; MAX_INPUT_BYTES + 1])
+        .unwrap_err();
     assert!(matches!(err, InvokeError::InputTooLarge { .. }), "{err}");
 }
 

@@ -40,7 +40,11 @@ fn nested_call_effects_commit_with_a_successful_caller() {
     h.deploy_wat("writer", &writer).unwrap();
     h.deploy_wat("caller-ok", &ok).unwrap();
     let receipt = h.invoke("caller-ok", b"").unwrap();
-    assert_eq!(receipt.events.len(), 1, "the callee's event is the caller's");
+    assert_eq!(
+        receipt.events.len(),
+        1,
+        "the callee's event is the caller's"
+    );
     assert_eq!(
         nexus_runtime::inspect::kv_get(&h.view, "writer", b"k").unwrap(),
         Some(b"v".to_vec())
@@ -66,7 +70,16 @@ fn calling_an_unknown_function_returns_not_found_to_the_guest() {
     h.deploy_wat("caller-ok", &ok).unwrap();
     // `writer` is not deployed: the guest sees a negative code and exits 99.
     let err = h.invoke("caller-ok", b"").unwrap_err();
-    assert!(matches!(err, InvokeError::Failed { failure: Failure::Exit(99), .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            InvokeError::Failed {
+                failure: Failure::Exit(99),
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -91,9 +104,14 @@ fn self_recursive_calls_stop_at_the_nesting_limit() {
           (then (call $exit (i32.const 7))))))"#;
     h.deploy_wat("loop", wat).unwrap();
     h.invoke("loop", b"").unwrap();
-    let n = nexus_runtime::inspect::kv_get(&h.view, "loop", b"n").unwrap().unwrap();
+    let n = nexus_runtime::inspect::kv_get(&h.view, "loop", b"n")
+        .unwrap()
+        .unwrap();
     let levels = u64::from_le_bytes(n.try_into().unwrap());
-    assert_eq!(levels, u64::from(nexus_runtime::limits::MAX_NESTED_CALL_DEPTH) + 1);
+    assert_eq!(
+        levels,
+        u64::from(nexus_runtime::limits::MAX_NESTED_CALL_DEPTH) + 1
+    );
 }
 
 /// Prints 8 random bytes and the realtime clock to stdout.
@@ -128,5 +146,9 @@ fn randomness_and_clock_are_functions_of_the_block_and_call() {
     assert_eq!(a, run(0), "same block and call: same bytes");
     assert_ne!(a[..8], run(1)[..8], "another call index: other randomness");
     let clock = u64::from_le_bytes(a[8..16].try_into().unwrap());
-    assert_eq!(clock, common::block(5).time_unix_nanos, "clock is block time");
+    assert_eq!(
+        clock,
+        common::block(5).time_unix_nanos,
+        "clock is block time"
+    );
 }

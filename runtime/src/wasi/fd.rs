@@ -6,20 +6,28 @@ use wasmtime::Linker;
 use super::fd_table::FdKind;
 use super::types::*;
 use super::{run, WasiResult, C, MODULE};
-use crate::limits::{MAX_IO_CHUNK_BYTES, MAX_READDIR_ENTRIES, MAX_STDOUT_BYTES, STATE_WRITE_FUEL_PER_BYTE};
+use crate::limits::{
+    MAX_IO_CHUNK_BYTES, MAX_READDIR_ENTRIES, MAX_STDOUT_BYTES, STATE_WRITE_FUEL_PER_BYTE,
+};
 use crate::state::HostState;
 use crate::HostTrap;
 
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     let m = MODULE;
-    linker.func_wrap(m, "fd_advise", |mut c: C, fd: i32, _o: i64, _l: i64, _a: i32| {
-        run(&mut c, |_, s| s.fds.get(fd).map(|_| 0).map_err(Into::into))
-    })?;
+    linker.func_wrap(
+        m,
+        "fd_advise",
+        |mut c: C, fd: i32, _o: i64, _l: i64, _a: i32| {
+            run(&mut c, |_, s| s.fds.get(fd).map(|_| 0).map_err(Into::into))
+        },
+    )?;
     linker.func_wrap(m, "fd_allocate", |mut c: C, fd: i32, off: i64, len: i64| {
         run(&mut c, |_, s| allocate(s, fd, off, len))
     })?;
     linker.func_wrap(m, "fd_close", |mut c: C, fd: i32| {
-        run(&mut c, |_, s| s.fds.remove(fd).map(|_| 0).map_err(Into::into))
+        run(&mut c, |_, s| {
+            s.fds.remove(fd).map(|_| 0).map_err(Into::into)
+        })
     })?;
     linker.func_wrap(m, "fd_datasync", |mut c: C, fd: i32| {
         run(&mut c, |_, s| s.fds.get(fd).map(|_| 0).map_err(Into::into))
@@ -33,9 +41,13 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(m, "fd_fdstat_set_flags", |mut c: C, fd: i32, flags: i32| {
         run(&mut c, |_, s| fdstat_set_flags(s, fd, flags as u16))
     })?;
-    linker.func_wrap(m, "fd_fdstat_set_rights", |mut c: C, fd: i32, _b: i64, _i: i64| {
-        run(&mut c, |_, s| s.fds.get(fd).map(|_| 0).map_err(Into::into))
-    })?;
+    linker.func_wrap(
+        m,
+        "fd_fdstat_set_rights",
+        |mut c: C, fd: i32, _b: i64, _i: i64| {
+            run(&mut c, |_, s| s.fds.get(fd).map(|_| 0).map_err(Into::into))
+        },
+    )?;
     linker.func_wrap(m, "fd_filestat_get", |mut c: C, fd: i32, out: i32| {
         run(&mut c, |mem, s| filestat_get(mem, s, fd, out))
     })?;
@@ -59,22 +71,34 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         m,
         "fd_pread",
         |mut c: C, fd: i32, iovs: i32, n: i32, off: i64, out: i32| {
-            run(&mut c, |mem, s| read(mem, s, fd, iovs, n, Some(off as u64), out))
+            run(&mut c, |mem, s| {
+                read(mem, s, fd, iovs, n, Some(off as u64), out)
+            })
         },
     )?;
-    linker.func_wrap(m, "fd_read", |mut c: C, fd: i32, iovs: i32, n: i32, out: i32| {
-        run(&mut c, |mem, s| read(mem, s, fd, iovs, n, None, out))
-    })?;
+    linker.func_wrap(
+        m,
+        "fd_read",
+        |mut c: C, fd: i32, iovs: i32, n: i32, out: i32| {
+            run(&mut c, |mem, s| read(mem, s, fd, iovs, n, None, out))
+        },
+    )?;
     linker.func_wrap(
         m,
         "fd_pwrite",
         |mut c: C, fd: i32, iovs: i32, n: i32, off: i64, out: i32| {
-            run(&mut c, |mem, s| write(mem, s, fd, iovs, n, Some(off as u64), out))
+            run(&mut c, |mem, s| {
+                write(mem, s, fd, iovs, n, Some(off as u64), out)
+            })
         },
     )?;
-    linker.func_wrap(m, "fd_write", |mut c: C, fd: i32, iovs: i32, n: i32, out: i32| {
-        run(&mut c, |mem, s| write(mem, s, fd, iovs, n, None, out))
-    })?;
+    linker.func_wrap(
+        m,
+        "fd_write",
+        |mut c: C, fd: i32, iovs: i32, n: i32, out: i32| {
+            run(&mut c, |mem, s| write(mem, s, fd, iovs, n, None, out))
+        },
+    )?;
     linker.func_wrap(m, "fd_prestat_get", |mut c: C, fd: i32, out: i32| {
         run(&mut c, |mem, s| match s.fds.get(fd)? {
             FdKind::Dir {
@@ -88,30 +112,38 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             _ => Err(EBADF.into()),
         })
     })?;
-    linker.func_wrap(m, "fd_prestat_dir_name", |mut c: C, fd: i32, buf: i32, len: i32| {
-        run(&mut c, |mem, s| match s.fds.get(fd)? {
-            FdKind::Dir {
-                preopen: Some(name),
-                ..
-            } => {
-                if (len as u32 as usize) < name.len() {
-                    return Err(EINVAL.into());
+    linker.func_wrap(
+        m,
+        "fd_prestat_dir_name",
+        |mut c: C, fd: i32, buf: i32, len: i32| {
+            run(&mut c, |mem, s| match s.fds.get(fd)? {
+                FdKind::Dir {
+                    preopen: Some(name),
+                    ..
+                } => {
+                    if (len as u32 as usize) < name.len() {
+                        return Err(EINVAL.into());
+                    }
+                    mem.write(buf, name.as_bytes())?;
+                    Ok(0)
                 }
-                mem.write(buf, name.as_bytes())?;
-                Ok(0)
-            }
-            _ => Err(EBADF.into()),
-        })
-    })?;
+                _ => Err(EBADF.into()),
+            })
+        },
+    )?;
     linker.func_wrap(
         m,
         "fd_readdir",
         |mut c: C, fd: i32, buf: i32, len: i32, cookie: i64, out: i32| {
-            run(&mut c, |mem, s| readdir(mem, s, fd, buf, len, cookie as u64, out))
+            run(&mut c, |mem, s| {
+                readdir(mem, s, fd, buf, len, cookie as u64, out)
+            })
         },
     )?;
     linker.func_wrap(m, "fd_renumber", |mut c: C, from: i32, to: i32| {
-        run(&mut c, |_, s| s.fds.renumber(from, to).map(|_| 0).map_err(Into::into))
+        run(&mut c, |_, s| {
+            s.fds.renumber(from, to).map(|_| 0).map_err(Into::into)
+        })
     })?;
     linker.func_wrap(
         m,
@@ -243,7 +275,13 @@ fn allocate(s: &mut HostState, fd: i32, off: i64, len: i64) -> WasiResult {
 
 const EFBIG_OR_INVAL: Errno = EINVAL;
 
-pub(crate) fn set_times(s: &mut HostState, ino: u64, atim: u64, mtim: u64, flags: u16) -> WasiResult {
+pub(crate) fn set_times(
+    s: &mut HostState,
+    ino: u64,
+    atim: u64,
+    mtim: u64,
+    flags: u16,
+) -> WasiResult {
     let now = s.block.time_unix_nanos;
     let pick = |set: u16, set_now: u16, value: u64| -> Result<Option<u64>, Errno> {
         match (flags & set != 0, flags & set_now != 0) {
@@ -361,7 +399,14 @@ fn write(
     Ok(fuel)
 }
 
-fn seek(mem: &mut GuestMemory<'_>, s: &mut HostState, fd: i32, off: i64, whence: u8, out: i32) -> WasiResult {
+fn seek(
+    mem: &mut GuestMemory<'_>,
+    s: &mut HostState,
+    fd: i32,
+    off: i64,
+    whence: u8,
+    out: i32,
+) -> WasiResult {
     let (ino, pos) = match s.fds.get(fd)? {
         FdKind::File { ino, pos, .. } => (*ino, *pos),
         FdKind::Dir { .. } => return Err(EISDIR.into()),
@@ -412,7 +457,10 @@ fn readdir(
     let cap = len as u32 as usize;
     mem.slice(buf, cap)?;
     let mut bytes = Vec::with_capacity(cap);
-    for (i, (name, ino, ty)) in entries.enumerate().skip(cookie.min(usize::MAX as u64) as usize) {
+    for (i, (name, ino, ty)) in entries
+        .enumerate()
+        .skip(cookie.min(usize::MAX as u64) as usize)
+    {
         if bytes.len() >= cap {
             break;
         }

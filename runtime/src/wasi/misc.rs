@@ -43,7 +43,12 @@ pub fn args_get(mem: &mut GuestMemory<'_>, s: &mut HostState, argv: i32, buf: i3
     write_strings(mem, &args(s), argv, buf)
 }
 
-pub fn args_sizes_get(mem: &mut GuestMemory<'_>, s: &mut HostState, count: i32, size: i32) -> WasiResult {
+pub fn args_sizes_get(
+    mem: &mut GuestMemory<'_>,
+    s: &mut HostState,
+    count: i32,
+    size: i32,
+) -> WasiResult {
     write_sizes(mem, &args(s), count, size)
 }
 
@@ -51,7 +56,12 @@ pub fn environ_get(mem: &mut GuestMemory<'_>, s: &mut HostState, env: i32, buf: 
     write_strings(mem, &environ(s), env, buf)
 }
 
-pub fn environ_sizes_get(mem: &mut GuestMemory<'_>, s: &mut HostState, count: i32, size: i32) -> WasiResult {
+pub fn environ_sizes_get(
+    mem: &mut GuestMemory<'_>,
+    s: &mut HostState,
+    count: i32,
+    size: i32,
+) -> WasiResult {
     write_sizes(mem, &environ(s), count, size)
 }
 
@@ -64,7 +74,12 @@ pub fn clock_res_get(mem: &mut GuestMemory<'_>, id: i32, out: i32) -> WasiResult
 }
 
 /// Every clock reads the block time: wall, monotonic and CPU clocks alike.
-pub fn clock_time_get(mem: &mut GuestMemory<'_>, s: &mut HostState, id: i32, out: i32) -> WasiResult {
+pub fn clock_time_get(
+    mem: &mut GuestMemory<'_>,
+    s: &mut HostState,
+    id: i32,
+    out: i32,
+) -> WasiResult {
     if id as u32 > CLOCK_THREAD_CPUTIME {
         return Err(EINVAL.into());
     }

@@ -103,14 +103,20 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         run(&mut c, |mem, s| misc::environ_get(mem, s, env, buf))
     })?;
     linker.func_wrap(m, "environ_sizes_get", |mut c: C, count: i32, size: i32| {
-        run(&mut c, |mem, s| misc::environ_sizes_get(mem, s, count, size))
+        run(&mut c, |mem, s| {
+            misc::environ_sizes_get(mem, s, count, size)
+        })
     })?;
     linker.func_wrap(m, "clock_res_get", |mut c: C, id: i32, out: i32| {
         run(&mut c, |mem, _| misc::clock_res_get(mem, id, out))
     })?;
-    linker.func_wrap(m, "clock_time_get", |mut c: C, id: i32, _precision: i64, out: i32| {
-        run(&mut c, |mem, s| misc::clock_time_get(mem, s, id, out))
-    })?;
+    linker.func_wrap(
+        m,
+        "clock_time_get",
+        |mut c: C, id: i32, _precision: i64, out: i32| {
+            run(&mut c, |mem, s| misc::clock_time_get(mem, s, id, out))
+        },
+    )?;
     linker.func_wrap(m, "random_get", |mut c: C, buf: i32, len: i32| {
         run(&mut c, |mem, s| misc::random_get(mem, s, buf, len))
     })?;
@@ -121,12 +127,20 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         run(&mut c, |_, _| Err(types::ENOSYS.into()))
     })?;
     linker.func_wrap(m, "sched_yield", |mut c: C| run(&mut c, |_, _| Ok(0)))?;
-    linker.func_wrap(m, "poll_oneoff", |mut c: C, inp: i32, out: i32, n: i32, nout: i32| {
-        run(&mut c, |mem, s| misc::poll_oneoff(mem, s, inp, out, n, nout))
-    })?;
-    linker.func_wrap(m, "sock_accept", |mut c: C, _fd: i32, _fl: i32, _out: i32| {
-        run(&mut c, |_, _| Err(types::ENOSYS.into()))
-    })?;
+    linker.func_wrap(
+        m,
+        "poll_oneoff",
+        |mut c: C, inp: i32, out: i32, n: i32, nout: i32| {
+            run(&mut c, |mem, s| {
+                misc::poll_oneoff(mem, s, inp, out, n, nout)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "sock_accept",
+        |mut c: C, _fd: i32, _fl: i32, _out: i32| run(&mut c, |_, _| Err(types::ENOSYS.into())),
+    )?;
     linker.func_wrap(
         m,
         "sock_recv",
@@ -148,4 +162,3 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     path::add_to_linker(linker)?;
     Ok(())
 }
-

@@ -13,14 +13,18 @@ use crate::state::HostState;
 
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     let m = MODULE;
-    linker.func_wrap(m, "path_create_directory", |mut c: C, fd: i32, p: i32, l: i32| {
-        run(&mut c, |mem, s| {
-            let dir = s.fds.dir(fd)?;
-            let path = &mem.str(p, l)?.to_owned();
-            s.fs().mkdir(dir, path)?;
-            Ok(path.len() as u64)
-        })
-    })?;
+    linker.func_wrap(
+        m,
+        "path_create_directory",
+        |mut c: C, fd: i32, p: i32, l: i32| {
+            run(&mut c, |mem, s| {
+                let dir = s.fds.dir(fd)?;
+                let path = &mem.str(p, l)?.to_owned();
+                s.fs().mkdir(dir, path)?;
+                Ok(path.len() as u64)
+            })
+        },
+    )?;
     linker.func_wrap(
         m,
         "path_filestat_get",
@@ -69,7 +73,17 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
          fdflags: i32,
          out: i32| {
             run(&mut c, |mem, s| {
-                open(mem, s, fd, p, l, oflags as u16, rights as u64, fdflags as u16, out)
+                open(
+                    mem,
+                    s,
+                    fd,
+                    p,
+                    l,
+                    oflags as u16,
+                    rights as u64,
+                    fdflags as u16,
+                    out,
+                )
             })
         },
     )?;
@@ -86,14 +100,18 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             })
         },
     )?;
-    linker.func_wrap(m, "path_remove_directory", |mut c: C, fd: i32, p: i32, l: i32| {
-        run(&mut c, |mem, s| {
-            let dir = s.fds.dir(fd)?;
-            let path = &mem.str(p, l)?.to_owned();
-            s.fs().rmdir(dir, path)?;
-            Ok(path.len() as u64)
-        })
-    })?;
+    linker.func_wrap(
+        m,
+        "path_remove_directory",
+        |mut c: C, fd: i32, p: i32, l: i32| {
+            run(&mut c, |mem, s| {
+                let dir = s.fds.dir(fd)?;
+                let path = &mem.str(p, l)?.to_owned();
+                s.fs().rmdir(dir, path)?;
+                Ok(path.len() as u64)
+            })
+        },
+    )?;
     linker.func_wrap(
         m,
         "path_rename",
@@ -115,14 +133,18 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             run(&mut c, |_, _| Err(ENOTSUP.into()))
         },
     )?;
-    linker.func_wrap(m, "path_unlink_file", |mut c: C, fd: i32, p: i32, l: i32| {
-        run(&mut c, |mem, s| {
-            let dir = s.fds.dir(fd)?;
-            let path = &mem.str(p, l)?.to_owned();
-            s.fs().unlink(dir, path)?;
-            Ok(path.len() as u64)
-        })
-    })?;
+    linker.func_wrap(
+        m,
+        "path_unlink_file",
+        |mut c: C, fd: i32, p: i32, l: i32| {
+            run(&mut c, |mem, s| {
+                let dir = s.fds.dir(fd)?;
+                let path = &mem.str(p, l)?.to_owned();
+                s.fs().unlink(dir, path)?;
+                Ok(path.len() as u64)
+            })
+        },
+    )?;
     Ok(())
 }
 

@@ -109,7 +109,12 @@ impl<'a> GuestMemory<'a> {
     }
 
     /// The `(ptr, len)` pairs of an iovec array, capped in total at `max_total` bytes.
-    pub fn iovecs(&self, iovs: i32, count: i32, max_total: usize) -> Result<Vec<(i32, usize)>, Errno> {
+    pub fn iovecs(
+        &self,
+        iovs: i32,
+        count: i32,
+        max_total: usize,
+    ) -> Result<Vec<(i32, usize)>, Errno> {
         let count = count as u32 as usize;
         // An iovec array larger than memory is a fault, not an allocation.
         self.range(iovs, count.checked_mul(8).ok_or(EFAULT)?)?;

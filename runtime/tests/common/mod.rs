@@ -55,7 +55,8 @@ impl Harness {
         wasm: &[u8],
         config: FunctionConfig,
     ) -> Result<FunctionRecord, DeployError> {
-        self.runtime.deploy(&mut self.view, wasm, &config, "test", 1)
+        self.runtime
+            .deploy(&mut self.view, wasm, &config, "test", 1)
     }
 
     pub fn deploy_wat(&mut self, name: &str, wat: &str) -> Result<FunctionRecord, DeployError> {

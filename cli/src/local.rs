@@ -211,7 +211,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
                 }
                 eprint!("{}", String::from_utf8_lossy(&receipt.stderr));
                 for e in &receipt.events {
-                    eprintln!("event  {} {}", e.topic, hex::encode(&e.data));
+                    eprintln!("event  {} {}", e.topic, display_value(&e.data));
                 }
                 for o in &receipt.outputs {
                     eprintln!("output {}", hex::encode(o));

@@ -14,6 +14,9 @@ pub const CHUNK_SIZE: usize = 4096;
 const CHUNK: u64 = CHUNK_SIZE as u64;
 /// Keys fetched per scan when deleting chunks.
 const SCAN_PAGE: usize = 64;
+/// Truncations that drop at most this many chunk positions delete them by key instead of
+/// scanning for the ones that exist.
+const DIRECT_DELETE_MAX_CHUNKS: u64 = 64;
 
 impl Fs<'_> {
     /// Reads from `offset` into `buf`; returns the bytes read (0 at or past the end).
@@ -105,7 +108,7 @@ impl Fs<'_> {
             tx.put(self.meta_key(), &meta);
         }
         if size < inode.size {
-            self.truncate_chunks(&mut tx, ino, size)?;
+            self.truncate_chunks(&mut tx, ino, inode.size, size)?;
         }
         inode.size = size;
         inode.touch(self.now_ns);
@@ -114,8 +117,15 @@ impl Fs<'_> {
         Ok(())
     }
 
-    /// Queues the removal of every stored byte at or past `size` of file `ino`.
-    pub(crate) fn truncate_chunks(&self, tx: &mut Tx, ino: Ino, size: u64) -> Result<(), FsError> {
+    /// Queues the removal of every stored byte at or past `size` of file `ino`, whose current
+    /// size is `old_size` (no chunk lies past it).
+    pub(crate) fn truncate_chunks(
+        &self,
+        tx: &mut Tx,
+        ino: Ino,
+        old_size: u64,
+        size: u64,
+    ) -> Result<(), FsError> {
         let keep = size.div_ceil(CHUNK);
         let tail = (size % CHUNK) as usize;
         if tail != 0 {
@@ -126,6 +136,15 @@ impl Fs<'_> {
                     tx.put_raw(key, chunk);
                 }
             }
+        }
+        // Few chunks past the new end: delete their keys directly (absent ones are sparse holes,
+        // and deleting an absent key changes nothing), which avoids an iterator over the store.
+        let old_chunks = old_size.div_ceil(CHUNK);
+        if old_chunks.saturating_sub(keep) <= DIRECT_DELETE_MAX_CHUNKS {
+            for index in keep..old_chunks {
+                tx.delete(self.chunk_key(ino, index));
+            }
+            return Ok(());
         }
         let prefix = self.chunk_prefix(ino);
         let mut after = keep.checked_sub(1).map(|last| self.chunk_key(ino, last));

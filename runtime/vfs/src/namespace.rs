@@ -261,7 +261,7 @@ impl Fs<'_> {
     fn remove_file(&self, tx: &mut Tx, meta: &mut Meta, ino: Ino) -> Result<(), FsError> {
         let inode = self.load_inode(ino)?;
         if inode.size > 0 {
-            self.truncate_chunks(tx, ino, 0)?;
+            self.truncate_chunks(tx, ino, inode.size, 0)?;
         }
         tx.delete(self.inode_key(ino));
         meta.release(inode.size);

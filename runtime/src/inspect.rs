@@ -58,23 +58,35 @@ fn relative(path: &str) -> &str {
     }
 }
 
+fn fs_err(path: &str) -> impl Fn(nexus_vfs::FsError) -> InspectError + '_ {
+    move |source| InspectError::Fs {
+        path: path.to_string(),
+        source,
+    }
+}
+
+/// The function's filesystem (for reading) and the inode at `path`.
+fn open_at<'v>(
+    view: &'v mut StateView,
+    function: &str,
+    path: &str,
+) -> Result<(Fs<'v>, nexus_vfs::Ino), InspectError> {
+    ensure_deployed(view, function)?;
+    let fs = Fs::new(view, &keys::fs_prefix(function), 0, fs_quota());
+    let ino = fs.resolve(ROOT_INO, relative(path)).map_err(fs_err(path))?;
+    Ok((fs, ino))
+}
+
 /// Contents of a file of `function` (`/`-rooted or relative paths).
 pub fn read_file(
     view: &mut StateView,
     function: &str,
     path: &str,
 ) -> Result<Vec<u8>, InspectError> {
-    ensure_deployed(view, function)?;
-    let fs_err = |source| InspectError::Fs {
-        path: path.to_string(),
-        source,
-    };
-    let prefix = keys::fs_prefix(function);
-    let fs = Fs::new(view, &prefix, 0, fs_quota());
-    let ino = fs.resolve(ROOT_INO, relative(path)).map_err(fs_err)?;
-    let size = fs.stat(ino).map_err(fs_err)?.size.min(FS_MAX_FILE_SIZE);
+    let (fs, ino) = open_at(view, function, path)?;
+    let size = fs.stat(ino).map_err(fs_err(path))?.size.min(FS_MAX_FILE_SIZE);
     let mut buf = vec![0u8; size as usize];
-    let n = fs.read(ino, 0, &mut buf).map_err(fs_err)?;
+    let n = fs.read(ino, 0, &mut buf).map_err(fs_err(path))?;
     buf.truncate(n);
     Ok(buf)
 }
@@ -85,19 +97,13 @@ pub fn list_dir(
     function: &str,
     path: &str,
 ) -> Result<Vec<ListEntry>, InspectError> {
-    ensure_deployed(view, function)?;
-    let fs_err = |source| InspectError::Fs {
-        path: path.to_string(),
-        source,
-    };
-    let prefix = keys::fs_prefix(function);
-    let fs = Fs::new(view, &prefix, 0, fs_quota());
-    let ino = fs.resolve(ROOT_INO, relative(path)).map_err(fs_err)?;
-    let entries = fs.readdir(ino, None, MAX_READDIR_ENTRIES).map_err(fs_err)?;
+    let (fs, ino) = open_at(view, function, path)?;
+    let fs_err = fs_err(path);
+    let entries = fs.readdir(ino, None, MAX_READDIR_ENTRIES).map_err(&fs_err)?;
     entries
         .into_iter()
         .map(|e| {
-            let size = fs.stat(e.ino).map_err(fs_err)?.size;
+            let size = fs.stat(e.ino).map_err(&fs_err)?.size;
             Ok(ListEntry {
                 name: String::from_utf8_lossy(&e.name).into_owned(),
                 is_dir: e.kind == FileKind::Dir,

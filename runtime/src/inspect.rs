@@ -84,7 +84,11 @@ pub fn read_file(
     path: &str,
 ) -> Result<Vec<u8>, InspectError> {
     let (fs, ino) = open_at(view, function, path)?;
-    let size = fs.stat(ino).map_err(fs_err(path))?.size.min(FS_MAX_FILE_SIZE);
+    let size = fs
+        .stat(ino)
+        .map_err(fs_err(path))?
+        .size
+        .min(FS_MAX_FILE_SIZE);
     let mut buf = vec![0u8; size as usize];
     let n = fs.read(ino, 0, &mut buf).map_err(fs_err(path))?;
     buf.truncate(n);
@@ -99,7 +103,9 @@ pub fn list_dir(
 ) -> Result<Vec<ListEntry>, InspectError> {
     let (fs, ino) = open_at(view, function, path)?;
     let fs_err = fs_err(path);
-    let entries = fs.readdir(ino, None, MAX_READDIR_ENTRIES).map_err(&fs_err)?;
+    let entries = fs
+        .readdir(ino, None, MAX_READDIR_ENTRIES)
+        .map_err(&fs_err)?;
     entries
         .into_iter()
         .map(|e| {

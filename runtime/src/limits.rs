@@ -46,6 +46,9 @@ pub const MAX_ARGS_ENV_BYTES: usize = 64 << 10;
 pub const MAX_OPEN_FDS: usize = 128;
 /// Directory entries listed by one `fd_readdir` listing.
 pub const MAX_READDIR_ENTRIES: usize = 100_000;
+/// Fuel charged per directory entry a `fd_readdir` pass reads from the state (the listing is
+/// read once per pass, at cookie 0, and served from memory after that).
+pub const READDIR_FUEL_PER_ENTRY: u64 = 100;
 /// Largest single read or write a host call performs (longer iovecs are served partially).
 pub const MAX_IO_CHUNK_BYTES: usize = 4 << 20;
 

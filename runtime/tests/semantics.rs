@@ -152,3 +152,53 @@ fn randomness_and_clock_are_functions_of_the_block_and_call() {
         "clock is block time"
     );
 }
+
+/// Creates files `f000`..`f149`, then lists the root with a 64-byte buffer (so every call
+/// returns one or two entries and a cut one), resuming from the last complete entry's cookie;
+/// exits with the number of entries seen.
+const LIST_WITH_TINY_BUFFER: &str = r#"(module
+  (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_readdir" (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (local $i i32) (local $used i32) (local $pos i32) (local $cookie i64) (local $count i32) (local $namlen i32)
+    ;; name "fNNN" at 1024
+    (i32.store8 (i32.const 1024) (i32.const 102))
+    (loop $create
+      (i32.store8 (i32.const 1025) (i32.add (i32.const 48) (i32.div_u (local.get $i) (i32.const 100))))
+      (i32.store8 (i32.const 1026) (i32.add (i32.const 48) (i32.rem_u (i32.div_u (local.get $i) (i32.const 10)) (i32.const 10))))
+      (i32.store8 (i32.const 1027) (i32.add (i32.const 48) (i32.rem_u (local.get $i) (i32.const 10))))
+      (if (call $open (i32.const 3) (i32.const 0) (i32.const 1024) (i32.const 4) (i32.const 1) (i64.const 0x1fffffff) (i64.const 0) (i32.const 0) (i32.const 0))
+        (then (call $exit (i32.const 200))))
+      (drop (call $close (i32.load (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $create (i32.lt_u (local.get $i) (i32.const 150))))
+    (loop $pass
+      (if (call $readdir (i32.const 3) (i32.const 2048) (i32.const 64) (local.get $cookie) (i32.const 4000))
+        (then (call $exit (i32.const 201))))
+      (local.set $used (i32.load (i32.const 4000)))
+      (local.set $pos (i32.const 0))
+      (block $done
+        (loop $entry
+          ;; a complete entry needs 24 header bytes plus its name
+          (br_if $done (i32.gt_u (i32.add (local.get $pos) (i32.const 24)) (local.get $used)))
+          (local.set $namlen (i32.load (i32.add (i32.const 2064) (local.get $pos))))
+          (br_if $done (i32.gt_u (i32.add (i32.add (local.get $pos) (i32.const 24)) (local.get $namlen)) (local.get $used)))
+          (local.set $cookie (i64.load (i32.add (i32.const 2048) (local.get $pos))))
+          (local.set $count (i32.add (local.get $count) (i32.const 1)))
+          (local.set $pos (i32.add (i32.add (local.get $pos) (i32.const 24)) (local.get $namlen)))
+          (br $entry)))
+      ;; a buffer that came back full may have more; a short one ends the listing
+      (br_if $pass (i32.eq (local.get $used) (i32.const 64))))
+    (call $exit (local.get $count))))"#;
+
+#[test]
+fn readdir_with_a_tiny_buffer_resumes_by_cookie_and_sees_every_entry_once() {
+    let mut h = Harness::new();
+    h.deploy_wat("lister", LIST_WITH_TINY_BUFFER).unwrap();
+    let err = h.invoke("lister", b"").unwrap_err();
+    // 150 files plus `.` and `..`.
+    assert_eq!(err.failure(), Some(&Failure::Exit(152)), "{err}");
+}

@@ -3,11 +3,14 @@
 use nexus_vfs::{FileKind, Stat};
 use wasmtime::Linker;
 
-use super::fd_table::FdKind;
+use std::sync::Arc;
+
+use super::fd_table::{FdKind, Listing};
 use super::types::*;
 use super::{run, WasiResult, C, MODULE};
 use crate::limits::{
-    MAX_IO_CHUNK_BYTES, MAX_READDIR_ENTRIES, MAX_STDOUT_BYTES, STATE_WRITE_FUEL_PER_BYTE,
+    MAX_IO_CHUNK_BYTES, MAX_READDIR_ENTRIES, MAX_STDOUT_BYTES, READDIR_FUEL_PER_ENTRY,
+    STATE_WRITE_FUEL_PER_BYTE,
 };
 use crate::state::HostState;
 use crate::HostTrap;
@@ -440,20 +443,36 @@ fn readdir(
     cookie: u64,
     out: i32,
 ) -> WasiResult {
-    let ino = match s.fds.get(fd)? {
-        FdKind::Dir { ino, .. } => *ino,
+    let (ino, cached) = match s.fds.get(fd)? {
+        FdKind::Dir { ino, listing, .. } => (*ino, listing.clone()),
         _ => return Err(ENOTDIR.into()),
     };
-    let children = s.fs().readdir(ino, None, MAX_READDIR_ENTRIES)?;
-    let dots = [
-        (b".".to_vec(), ino, FILETYPE_DIRECTORY),
-        (b"..".to_vec(), ino, FILETYPE_DIRECTORY),
-    ];
-    let entries = dots.into_iter().chain(
-        children
-            .into_iter()
-            .map(|e| (e.name, e.ino, filetype(e.kind))),
-    );
+    let mut fuel = 0;
+    let listing = match cached {
+        Some(listing) if cookie != 0 => listing,
+        _ => {
+            let children = s.fs().readdir(ino, None, MAX_READDIR_ENTRIES)?;
+            fuel += children.len() as u64 * READDIR_FUEL_PER_ENTRY;
+            let dots = [
+                (b".".to_vec(), ino, FILETYPE_DIRECTORY),
+                (b"..".to_vec(), ino, FILETYPE_DIRECTORY),
+            ];
+            let listing: Listing = Arc::new(
+                dots.into_iter()
+                    .chain(
+                        children
+                            .into_iter()
+                            .map(|e| (e.name, e.ino, filetype(e.kind))),
+                    )
+                    .collect(),
+            );
+            if let FdKind::Dir { listing: slot, .. } = s.fds.get_mut(fd)? {
+                *slot = Some(listing.clone());
+            }
+            listing
+        }
+    };
+    let entries = listing.iter().cloned();
     let cap = len as u32 as usize;
     mem.slice(buf, cap)?;
     let mut bytes = Vec::with_capacity(cap);
@@ -476,5 +495,5 @@ fn readdir(
     bytes.truncate(cap);
     mem.write(buf, &bytes)?;
     mem.write_u32(out, bytes.len() as u32)?;
-    Ok(bytes.len() as u64)
+    Ok(bytes.len() as u64 + fuel)
 }

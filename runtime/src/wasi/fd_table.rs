@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use nexus_vfs::Ino;
 
 use super::types::{Errno, EBADF, EMFILE};
@@ -17,6 +19,9 @@ pub enum FdKind {
         ino: Ino,
         /// Set for the preopened root (`/`).
         preopen: Option<&'static str>,
+        /// The listing taken by the `fd_readdir` call with cookie 0; later cookies index into
+        /// it, so a directory is read from the state once per pass, not once per call.
+        listing: Option<Listing>,
     },
     File {
         ino: Ino,
@@ -31,6 +36,9 @@ pub enum FdKind {
 pub struct FdTable {
     fds: BTreeMap<u32, FdKind>,
 }
+
+/// A directory listing: (name, inode, WASI file type), `.` and `..` first, then by name bytes.
+pub type Listing = Arc<Vec<(Vec<u8>, Ino, u8)>>;
 
 /// The descriptor of the function's root directory.
 pub const ROOT_FD: u32 = 3;
@@ -47,6 +55,7 @@ impl FdTable {
             FdKind::Dir {
                 ino: nexus_vfs::ROOT_INO,
                 preopen: Some("/"),
+                listing: None,
             },
         );
         Self { fds }

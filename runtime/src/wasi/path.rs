@@ -178,7 +178,11 @@ fn open(
     let kind = fs.stat(ino)?.kind;
     let entry = match kind {
         FileKind::Dir if want_write => return Err(EISDIR.into()),
-        FileKind::Dir => FdKind::Dir { ino, preopen: None },
+        FileKind::Dir => FdKind::Dir {
+            ino,
+            preopen: None,
+            listing: None,
+        },
         FileKind::File => FdKind::File {
             ino,
             pos: 0,

@@ -326,8 +326,12 @@ fn read(
                 return Err(EBADF.into());
             }
             let (ino, offset) = (*ino, at.unwrap_or(*pos));
-            let mut buf = vec![0u8; want];
-            let got = s.fs().read(ino, offset, &mut buf)?;
+            let fs = s.fs();
+            // Size the buffer by what the file holds, not by what the guest asked for: a huge
+            // iovec at end of file must not cost the node a huge allocation for base fuel.
+            let available = fs.stat(ino)?.size.saturating_sub(offset);
+            let mut buf = vec![0u8; want.min(usize::try_from(available).unwrap_or(usize::MAX))];
+            let got = fs.read(ino, offset, &mut buf)?;
             buf.truncate(got);
             if at.is_none() {
                 if let FdKind::File { pos, .. } = s.fds.get_mut(fd)? {

@@ -15,6 +15,9 @@ pub const LIMIT: i64 = -2;
 pub const INVALID: i64 = -3;
 pub const CALL_FAILED: i64 = -4;
 
+/// Entries fetched from the state per step of a `kv_scan`.
+const KV_SCAN_PAGE: usize = 64;
+
 /// Length of the `block_info` record.
 pub const BLOCK_INFO_BYTES: usize = 48;
 
@@ -189,17 +192,37 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 let limit = (limit as usize).min(MAX_KV_SCAN_ENTRIES);
                 let full_prefix = [s.function.kv_prefix.as_slice(), &prefix].concat();
                 let full_after = after.map(|a| [s.function.kv_prefix.as_slice(), &a].concat());
-                let entries = s
-                    .view_ref()
-                    .scan_prefix(&full_prefix, full_after.as_deref(), limit)
-                    .map_err(fatal)?;
+                // Page through the state so a scan of big values stops at MAX_KV_SCAN_BYTES
+                // instead of materialising `limit` of them first.
                 let mut encoded = Vec::new();
-                for (k, v) in entries {
-                    let k = &k[s.function.kv_prefix.len()..];
-                    encoded.extend_from_slice(&(k.len() as u32).to_le_bytes());
-                    encoded.extend_from_slice(k);
-                    encoded.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                    encoded.extend_from_slice(&v);
+                let mut cursor = full_after;
+                let mut taken = 0;
+                'pages: while taken < limit {
+                    let page = s
+                        .view_ref()
+                        .scan_prefix(
+                            &full_prefix,
+                            cursor.as_deref(),
+                            KV_SCAN_PAGE.min(limit - taken),
+                        )
+                        .map_err(fatal)?;
+                    let exhausted = page.len() < KV_SCAN_PAGE.min(limit - taken);
+                    for (full_key, v) in page {
+                        let k = &full_key[s.function.kv_prefix.len()..];
+                        let size = 8 + k.len() + v.len();
+                        if taken > 0 && encoded.len() + size > MAX_KV_SCAN_BYTES {
+                            break 'pages;
+                        }
+                        encoded.extend_from_slice(&(k.len() as u32).to_le_bytes());
+                        encoded.extend_from_slice(k);
+                        encoded.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                        encoded.extend_from_slice(&v);
+                        taken += 1;
+                        cursor = Some(full_key);
+                    }
+                    if exhausted {
+                        break;
+                    }
                 }
                 if encoded.len() <= bc.max(0) as usize {
                     mem.write(bp, &encoded)

@@ -58,6 +58,8 @@ pub const MAX_KV_KEY_BYTES: usize = 1024;
 pub const MAX_KV_VALUE_BYTES: usize = 256 << 10;
 /// Entries returned by one `kv_scan`.
 pub const MAX_KV_SCAN_ENTRIES: usize = 1_000;
+/// Encoded bytes returned by one `kv_scan` (at least one entry is always returned).
+pub const MAX_KV_SCAN_BYTES: usize = 1 << 20;
 
 /// Events one invocation (with its nested calls) may emit.
 pub const MAX_EVENTS: usize = 256;

@@ -202,3 +202,30 @@ fn readdir_with_a_tiny_buffer_resumes_by_cookie_and_sees_every_entry_once() {
     // 150 files plus `.` and `..`.
     assert_eq!(err.failure(), Some(&Failure::Exit(152)), "{err}");
 }
+
+/// Stores ten 256 KiB values under keys `a`..`j`, then scans them all with a zero-size buffer
+/// (which only reports the encoded length) and exits with that length / 1000.
+const SCAN_BIG_VALUES: &str = r#"(module
+  (import "nexus_v1" "kv_set" (func $kv_set (param i32 i32 i32 i32) (result i32)))
+  (import "nexus_v1" "kv_scan" (func $kv_scan (param i32 i32 i32 i32 i32 i32 i32) (result i64)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 6)
+  (func (export "_start")
+    (local $i i32)
+    (loop $put
+      (i32.store8 (i32.const 0) (i32.add (i32.const 97) (local.get $i)))
+      (drop (call $kv_set (i32.const 0) (i32.const 1) (i32.const 65536) (i32.const 262144)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $put (i32.lt_u (local.get $i) (i32.const 10))))
+    (call $exit (i32.wrap_i64 (i64.div_u
+      (call $kv_scan (i32.const 0) (i32.const 0) (i32.const 0) (i32.const -1) (i32.const 100) (i32.const 0) (i32.const 0))
+      (i64.const 1000))))))"#;
+
+#[test]
+fn kv_scan_stops_before_its_byte_cap_and_resumes_by_key() {
+    let mut h = Harness::new();
+    h.deploy_wat("bigscan", SCAN_BIG_VALUES).unwrap();
+    let err = h.invoke("bigscan", b"").unwrap_err();
+    // Each entry encodes to 8 + 1 + 262,144 bytes; four would pass MAX_KV_SCAN_BYTES (1 MiB).
+    assert_eq!(err.failure(), Some(&Failure::Exit(786)), "{err}");
+}

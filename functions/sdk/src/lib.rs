@@ -199,11 +199,12 @@ pub mod kv {
         loop {
             let after = all.last().map(|(k, _)| k.clone());
             let batch = scan(prefix, after.as_deref(), page)?;
-            let done = batch.len() < page as usize || batch.is_empty();
-            all.extend(batch);
-            if done {
+            // The host may return fewer than `page` entries (entry and byte caps): only an
+            // empty page is the end.
+            if batch.is_empty() {
                 return Ok(all);
             }
+            all.extend(batch);
         }
     }
 

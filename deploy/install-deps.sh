@@ -11,6 +11,7 @@ PACKAGES=(
   wasi-libc lld clang libclang-rt-dev-wasm32   # C -> wasm32-wasi, wasm-ld, compiler-rt builtins
   librocksdb-dev libclang-dev pkg-config       # host: rocksdb, bindgen
   python3                                      # deploy/wasm-imports.py
+  gcc-riscv64-unknown-elf qemu-user            # zk-Functions: RV32IM guests, differential tests
 )
 
 missing=()
@@ -40,6 +41,8 @@ check "wasm-ld" "command -v wasm-ld"
 check "clang" "command -v clang"
 check "wasi-libc /usr/lib/wasm32-wasi/libc.a" "test -f /usr/lib/wasm32-wasi/libc.a"
 check "wasi-libc crt1-command.o" "test -f /usr/lib/wasm32-wasi/crt1-command.o"
+check "riscv64-unknown-elf-gcc (zkVM guests)" "command -v riscv64-unknown-elf-gcc"
+check "qemu-riscv32 (zkVM differential tests)" "command -v qemu-riscv32"
 check "compiler-rt wasm32 builtins" "ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a"
 GO=$(command -v go || { test -x /usr/local/go/bin/go && echo /usr/local/go/bin/go; } || true)
 if [[ -n "$GO" ]]; then

@@ -1,0 +1,288 @@
+//! Interpreter and loader unit tests: ELF rejection, error policy, cycle limit, trace.
+
+mod common;
+
+use common::*;
+use nexus_zkvm_bridge::elf::{MAX_ELF_SIZE, MAX_TOTAL_MEMSZ};
+use nexus_zkvm_bridge::{run, ElfError, ExecError, MemAccess, Program, RunConfig};
+
+fn exec(
+    code: &[u32],
+    input: &[u8],
+    cfg: &RunConfig,
+) -> Result<nexus_zkvm_bridge::Outcome, ExecError> {
+    let program = Program::load(&make_elf(code, 256)).unwrap();
+    run(&program, input, cfg)
+}
+
+fn exit_with(mut code: Vec<u32>) -> Vec<u32> {
+    code.extend(li(17, 93));
+    code.push(ECALL);
+    code
+}
+
+const ENTRY: u32 = BASE + 52 + 32;
+
+fn set_u16(b: &mut [u8], off: usize, v: u16) {
+    b[off..off + 2].copy_from_slice(&v.to_le_bytes());
+}
+fn set_u32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+#[test]
+fn elf_rejections() {
+    let good = make_elf(&exit_with(vec![]), 0);
+    assert!(Program::load(&good).is_ok());
+    assert_eq!(
+        Program::load(&good[..20]),
+        Err(ElfError::Truncated("ELF header"))
+    );
+    let mut b = good.clone();
+    b[0] = 0;
+    assert_eq!(Program::load(&b), Err(ElfError::BadMagic));
+    let mut b = good.clone();
+    b[4] = 2;
+    assert_eq!(Program::load(&b), Err(ElfError::NotClass32(2)));
+    let mut b = good.clone();
+    b[5] = 2;
+    assert_eq!(Program::load(&b), Err(ElfError::NotLittleEndian(2)));
+    let mut b = good.clone();
+    set_u16(&mut b, 18, 62);
+    assert_eq!(Program::load(&b), Err(ElfError::NotRiscv(62)));
+    let mut b = good.clone();
+    set_u16(&mut b, 16, 3);
+    assert_eq!(Program::load(&b), Err(ElfError::NotExecutable(3)));
+    let mut b = good.clone();
+    set_u32(&mut b, 28, 10_000);
+    assert_eq!(
+        Program::load(&b),
+        Err(ElfError::Truncated("program headers"))
+    );
+    // filesz > memsz
+    let mut b = good.clone();
+    set_u32(&mut b, 52 + 20, 4);
+    assert!(matches!(
+        Program::load(&b),
+        Err(ElfError::FileszExceedsMemsz { index: 0, .. })
+    ));
+    // file range outside the file
+    let mut b = good.clone();
+    set_u32(&mut b, 52 + 4, 0xffff_fff0);
+    assert!(matches!(
+        Program::load(&b),
+        Err(ElfError::SegmentOutOfFile { .. })
+    ));
+    // leaves the 32-bit address space
+    let mut b = good.clone();
+    set_u32(&mut b, 52 + 8, 0xffff_fff0);
+    assert!(matches!(
+        Program::load(&b),
+        Err(ElfError::SegmentOutOfAddressSpace { .. })
+    ));
+    // total memsz too large
+    let mut b = good.clone();
+    set_u32(&mut b, 52 + 20, (MAX_TOTAL_MEMSZ + 1) as u32);
+    assert!(matches!(Program::load(&b), Err(ElfError::TotalTooLarge(_))));
+    // misaligned entry
+    let mut b = good.clone();
+    set_u32(&mut b, 24, ENTRY + 2);
+    assert_eq!(Program::load(&b), Err(ElfError::MisalignedEntry(ENTRY + 2)));
+    // no PT_LOAD
+    let mut b = good.clone();
+    set_u32(&mut b, 52, 4);
+    assert_eq!(Program::load(&b), Err(ElfError::NoSegments));
+    let big = vec![0u8; MAX_ELF_SIZE + 1];
+    assert_eq!(
+        Program::load(&big),
+        Err(ElfError::TooLarge(MAX_ELF_SIZE + 1))
+    );
+}
+
+#[test]
+fn elf_overlap_rejected() {
+    let mut b = make_elf(&exit_with(vec![]), 0);
+    // Duplicate the program header: two identical PT_LOADs overlap.
+    let ph: Vec<u8> = b[52..84].to_vec();
+    b.splice(84..84, ph.iter().copied());
+    set_u16(&mut b, 44, 2);
+    // Shift both segments' file offsets? They start at 0 and stay valid; only overlap is wrong.
+    assert_eq!(Program::load(&b), Err(ElfError::Overlap { a: 0, b: 1 }));
+    // Move the second one just past the first: accepted.
+    let memsz = u32::from_le_bytes(b[52 + 20..52 + 24].try_into().unwrap());
+    set_u32(&mut b, 84 + 8, BASE + memsz.next_multiple_of(16));
+    assert!(Program::load(&b).is_ok());
+}
+
+#[test]
+fn exit_code_and_x0() {
+    let mut code = vec![addi(0, 0, 77)];
+    code.extend(li(10, 0xdead_beef));
+    code.push(r(0, 0, 10, 10, 0)); // a0 += x0
+    let out = exec(&exit_with(code), b"", &RunConfig::default()).unwrap();
+    assert_eq!(out.exit_code, 0xdead_beef);
+}
+
+#[test]
+fn cycle_limit_is_an_error_not_a_hang() {
+    let jal_self = 0x0000_006f; // jal x0, 0
+    let cfg = RunConfig {
+        max_cycles: 10_000,
+        trace: false,
+    };
+    assert_eq!(
+        exec(&[jal_self], b"", &cfg).unwrap_err(),
+        ExecError::CycleLimitExceeded(10_000)
+    );
+}
+
+#[test]
+fn ebreak_and_unknown_syscall_and_bad_fd() {
+    let cfg = RunConfig::default();
+    assert_eq!(
+        exec(&[EBREAK], b"", &cfg).unwrap_err(),
+        ExecError::Ebreak(ENTRY)
+    );
+    let mut code = li(17, 1234).to_vec();
+    code.push(ECALL);
+    assert_eq!(
+        exec(&code, b"", &cfg).unwrap_err(),
+        ExecError::UnknownSyscall {
+            pc: ENTRY + 8,
+            a7: 1234
+        }
+    );
+    let mut code = li(17, 64).to_vec();
+    code.extend(li(10, 2));
+    code.push(ECALL);
+    assert_eq!(
+        exec(&code, b"", &cfg).unwrap_err(),
+        ExecError::BadFd {
+            pc: ENTRY + 16,
+            a7: 64,
+            fd: 2
+        }
+    );
+    assert!(matches!(
+        exec(&[0xffff_ffff], b"", &cfg),
+        Err(ExecError::IllegalInstruction { .. })
+    ));
+    assert!(matches!(
+        exec(&[0], b"", &cfg),
+        Err(ExecError::IllegalInstruction { .. })
+    ));
+}
+
+#[test]
+fn misaligned_access_and_jump() {
+    let cfg = RunConfig::default();
+    // lw a0, 2(x0) -> misaligned word load
+    let lw = i(0x03, 2, 10, 0, 2);
+    assert_eq!(
+        exec(&[lw], b"", &cfg).unwrap_err(),
+        ExecError::MisalignedAccess {
+            pc: ENTRY,
+            addr: 2,
+            size: 4
+        }
+    );
+    // lh a0, 1(x0)
+    assert!(matches!(
+        exec(&[i(0x03, 1, 10, 0, 1)], b"", &cfg),
+        Err(ExecError::MisalignedAccess { size: 2, .. })
+    ));
+    // lb at an odd address is fine (reads unmapped memory as zero); then exit(a0)
+    let out = exec(&exit_with(vec![i(0x03, 0, 10, 0, 1)]), b"", &cfg).unwrap();
+    assert_eq!(out.exit_code, 0);
+    // jalr to entry+2 -> misaligned jump (bit 0 is cleared, bit 1 is not)
+    let mut code = li(5, ENTRY + 3).to_vec();
+    code.push(i(0x67, 0, 1, 5, 0));
+    assert_eq!(
+        exec(&code, b"", &cfg).unwrap_err(),
+        ExecError::MisalignedJump {
+            pc: ENTRY + 8,
+            target: ENTRY + 2
+        }
+    );
+    // jal +2
+    let jal2 = (1 << 21) | 0x6f; // imm[1] set
+    assert_eq!(
+        exec(&[jal2], b"", &cfg).unwrap_err(),
+        ExecError::MisalignedJump {
+            pc: ENTRY,
+            target: ENTRY + 2
+        }
+    );
+}
+
+#[test]
+fn read_ecall_and_trace() {
+    // read(0, 0x20000, 8); lw a0, 0(0x20000); exit(a0)
+    let mut code = li(17, 63).to_vec();
+    code.extend(li(10, 0));
+    code.extend(li(11, 0x20000));
+    code.extend(li(12, 8));
+    code.push(ECALL);
+    code.push(i(0x03, 2, 10, 11, 0));
+    let code = exit_with(code);
+    let cfg = RunConfig {
+        trace: true,
+        ..RunConfig::default()
+    };
+    let out = exec(&code, &[1, 2, 3, 4, 5], &cfg).unwrap();
+    assert_eq!(out.exit_code, 0x0403_0201);
+    let trace = out.trace.unwrap();
+    assert_eq!(trace.len() as u64, out.cycles);
+    assert_eq!(trace.len(), code.len());
+    assert_eq!(trace[0].pc, ENTRY);
+    assert_eq!(trace[0].insn, code[0]);
+    let ecall = &trace[8];
+    assert_eq!(ecall.insn, ECALL);
+    assert_eq!(ecall.rd, None);
+    let load = &trace[9];
+    assert_eq!(load.rs1_val, 0x20000);
+    assert_eq!(load.rd, Some((10, 0x0403_0201)));
+    assert_eq!(
+        load.mem,
+        Some(MemAccess {
+            addr: 0x20000,
+            size: 4,
+            value: 0x0403_0201,
+            write: false
+        })
+    );
+    // Without the flag there is no trace.
+    assert!(exec(&code, b"", &RunConfig::default())
+        .unwrap()
+        .trace
+        .is_none());
+}
+
+#[test]
+fn store_sign_extension_and_trace() {
+    // x5 = 0x20000; x6 = 0xffffff80; sb x6, 1(x5); lb a0, 1(x5); lbu a1, 1(x5); a0 = a0 + a1
+    let mut code = li(5, 0x20000).to_vec();
+    code.extend(li(6, 0xffff_ff80));
+    code.push((6 << 20) | (5 << 15) | (1 << 7) | 0x23); // sb x6, 1(x5)
+    code.push(i(0x03, 0, 10, 5, 1)); // lb
+    code.push(i(0x03, 4, 11, 5, 1)); // lbu
+    code.push(r(0, 0, 10, 10, 11));
+    let cfg = RunConfig {
+        trace: true,
+        ..RunConfig::default()
+    };
+    let out = exec(&exit_with(code), b"", &cfg).unwrap();
+    assert_eq!(out.exit_code, 0xffff_ff80u32.wrapping_add(0x80));
+    let t = out.trace.unwrap();
+    assert_eq!(
+        t[4].mem,
+        Some(MemAccess {
+            addr: 0x20001,
+            size: 1,
+            value: 0x80,
+            write: true
+        })
+    );
+    assert_eq!(t[5].rd, Some((10, 0xffff_ff80)));
+    assert_eq!(t[6].rd, Some((11, 0x80)));
+}

@@ -6,6 +6,7 @@
 mod build;
 mod local;
 mod new;
+mod zk;
 
 use std::path::PathBuf;
 
@@ -59,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: local::KvCommand,
     },
+    /// zk-Functions (RV32IM programs).
+    Zk {
+        #[command(subcommand)]
+        command: zk::ZkCommand,
+    },
 }
 
 fn main() {
@@ -104,6 +110,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Run(args) => local::run(args),
         Command::Fs { command } => local::fs(command),
         Command::Kv { command } => local::kv(command),
+        Command::Zk { command } => zk::zk(command),
     }
 }
 

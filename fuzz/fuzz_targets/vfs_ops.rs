@@ -9,12 +9,11 @@
 //! may be committed to the base state, or put in a layer that is then kept or discarded.
 #![no_main]
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use nexus_store::{KeyValues, StateRead, StateView, StoreError};
+use nexus_store::{KeyValues, MemoryState, StateView};
 use nexus_vfs::{Fs, FsError, FsQuota, Ino, OpenOptions, ROOT_INO};
 
 const PREFIX: &[u8] = b"fs/fuzz/";
@@ -22,34 +21,6 @@ const PREFIX: &[u8] = b"fs/fuzz/";
 const MAX_OPS: usize = 64;
 /// Largest read buffer.
 const MAX_READ: usize = 1 << 16;
-
-/// Committed state: a BTreeMap behind a lock so that "commit" can write into it.
-#[derive(Default)]
-struct MemState(RwLock<BTreeMap<Vec<u8>, Vec<u8>>>);
-
-impl StateRead for MemState {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.0.read().expect("lock").get(key).cloned())
-    }
-
-    fn scan_prefix(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<KeyValues, StoreError> {
-        Ok(self
-            .0
-            .read()
-            .expect("lock")
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(k, _)| after.is_none_or(|a| k.as_slice() > a))
-            .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
-    }
-}
 
 #[derive(Arbitrary, Debug)]
 enum Comp {
@@ -171,7 +142,7 @@ fn snapshot(view: &StateView) -> KeyValues {
 }
 
 fuzz_target!(|input: Input| {
-    let base = Arc::new(MemState::default());
+    let base = Arc::new(MemoryState::new());
     let mut view = StateView::new(base.clone());
     let quota = FsQuota {
         max_total_bytes: input.max_total_bytes.into(),
@@ -194,14 +165,7 @@ fuzz_target!(|input: Input| {
         match op {
             Op::Commit => {
                 if view.depth() == 0 {
-                    let changes = view.take_block_changes();
-                    let mut map = base.0.write().expect("lock");
-                    for (k, v) in changes.into_entries() {
-                        match v {
-                            Some(v) => map.insert(k, v),
-                            None => map.remove(&k),
-                        };
-                    }
+                    base.apply(view.take_block_changes());
                 }
                 continue;
             }

@@ -67,6 +67,7 @@ mod changeset;
 mod db_options;
 mod error;
 mod keys;
+mod memory;
 mod node_cache;
 mod proof;
 mod store;
@@ -75,6 +76,7 @@ mod view;
 
 pub use changeset::ChangeSet;
 pub use error::{ProofError, StoreError};
+pub use memory::MemoryState;
 pub use proof::{ReadProof, MAX_PROOF_BYTES, MAX_PROOF_SIBLINGS};
 pub use store::{
     CommitInfo, Store, EMPTY_ROOT, FAULT_ENV, MAX_KEY_BYTES, MAX_VALUE_BYTES, TRACING_TARGET,

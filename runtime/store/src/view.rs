@@ -135,36 +135,12 @@ impl StateView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-
-    struct MemState(BTreeMap<Vec<u8>, Vec<u8>>);
-
-    impl StateRead for MemState {
-        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-            Ok(self.0.get(key).cloned())
-        }
-        fn scan_prefix(
-            &self,
-            prefix: &[u8],
-            after: Option<&[u8]>,
-            limit: usize,
-        ) -> Result<KeyValues, StoreError> {
-            Ok(self
-                .0
-                .iter()
-                .filter(|(k, _)| k.starts_with(prefix) && after.is_none_or(|a| k.as_slice() > a))
-                .take(limit)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect())
-        }
-    }
 
     fn base(entries: &[(&str, &str)]) -> Arc<dyn StateRead> {
-        Arc::new(MemState(
+        Arc::new(crate::MemoryState::from_entries(
             entries
                 .iter()
-                .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-                .collect(),
+                .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())),
         ))
     }
 

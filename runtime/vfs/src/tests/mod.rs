@@ -11,60 +11,24 @@ mod quotas;
 mod rename;
 mod times;
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use nexus_store::{StateRead, StateView, StoreError};
+use nexus_store::{MemoryState, StateView};
 
 use crate::*;
 
 const PREFIX: &[u8] = b"fs/test/";
 const NOW: u64 = 1_000;
 
-/// In-memory committed state that counts `get` calls.
-#[derive(Default)]
-struct MemState {
-    map: BTreeMap<Vec<u8>, Vec<u8>>,
-    gets: AtomicUsize,
-}
-
-impl StateRead for MemState {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.gets.fetch_add(1, Ordering::Relaxed);
-        Ok(self.map.get(key).cloned())
-    }
-    fn scan_prefix(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        Ok(self
-            .map
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(k, _)| after.is_none_or(|a| k.as_slice() > a))
-            .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
-    }
-}
-
 fn new_view() -> StateView {
-    StateView::new(Arc::new(MemState::default()))
+    StateView::new(Arc::new(MemoryState::new()))
 }
 
 /// Commits the view's block changes into a fresh base and returns it.
-fn committed(view: &mut StateView) -> Arc<MemState> {
-    let mut map = BTreeMap::new();
-    for (k, v) in view.scan_prefix(b"", None, usize::MAX).unwrap() {
-        map.insert(k, v);
-    }
-    Arc::new(MemState {
-        map,
-        gets: AtomicUsize::new(0),
-    })
+fn committed(view: &mut StateView) -> Arc<MemoryState> {
+    Arc::new(MemoryState::from_entries(
+        view.scan_prefix(b"", None, usize::MAX).unwrap(),
+    ))
 }
 
 fn fs(view: &mut StateView) -> Fs<'_> {

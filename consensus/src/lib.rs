@@ -1,0 +1,1 @@
+//! The Nexus ABCI++ application (placeholder; being built).

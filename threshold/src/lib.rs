@@ -1,0 +1,1 @@
+//! Threshold signatures of the Nexus validator set (placeholder; being built).

@@ -1,5 +1,9 @@
 //! Commit of 10,000 changed keys (32-byte keys, 64-byte values) on top of a store holding
 //! ~100,000 keys. Goal: <= 50 ms per commit.
+//!
+//! Also the store's share of the runtime's KV figure: commit of 1,000 updated keys (short keys
+//! with a common prefix, 32-byte values) on a store of 50,000 keys, the shape of
+//! `cargo bench -p nexus-runtime --bench invoke` (`kv_get_set`).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use nexus_store::{ChangeSet, Store};
@@ -52,9 +56,119 @@ fn bench_commit(c: &mut Criterion) {
     });
 }
 
+const KV_KEYS: u64 = 50_000;
+const KV_BLOCK: u64 = 1_000;
+
+fn kv_key(i: u64) -> Vec<u8> {
+    let mut k = b"kv/bench-kv/".to_vec();
+    k.extend_from_slice(&i.to_le_bytes());
+    k
+}
+
+fn bench_kv_block(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let mut cs = ChangeSet::new();
+    for i in 0..KV_KEYS {
+        cs.put(kv_key(i), vec![0; 32]);
+    }
+    store.commit(cs).expect("fill");
+    let mut n = 0u64;
+    c.bench_function("commit 1k updated keys on 50k", |b| {
+        b.iter_batched(
+            || {
+                let mut cs = ChangeSet::new();
+                for _ in 0..KV_BLOCK {
+                    n += 1;
+                    let i = (n * 7919) % KV_KEYS;
+                    cs.put(kv_key(i), Sha256::digest(n.to_le_bytes()).to_vec());
+                }
+                cs
+            },
+            |cs| store.commit(cs).expect("commit"),
+            BatchSize::PerIteration,
+        )
+    });
+}
+
+/// CPU time of the calling thread so far (`/proc/thread-self/schedstat`, first field, in ns):
+/// unlike wall time, barely affected by other processes competing for the two shared cores
+/// (it excludes waiting for the CPU and for fsync).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU time of the whole process so far, every thread (user + system, `/proc/self/stat`), in ms.
+/// Includes RocksDB's background threads and the store's helper threads.
+fn process_cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    // Fields after the name start at field 3 (state): utime is field 14, stime field 15.
+    let field = |i: usize| -> u64 {
+        rest.split_whitespace()
+            .nth(i - 3)
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(0)
+    };
+    let ticks = field(14) + field(15);
+    ticks as f64 * 10.0 // USER_HZ = 100
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// After criterion: `FIGURE` lines with the median wall time and the median commit-thread CPU
+/// time of `rounds` commits of each shape (compare binaries by running them alternately).
+fn figures(_c: &mut Criterion) {
+    const ROUNDS: u64 = 20;
+    type Shape = (&'static str, u64, u64, fn(u64) -> Vec<u8>, usize);
+    let shapes: [Shape; 2] = [
+        ("commit_10k_on_100k", BASE_KEYS, CHANGED_KEYS, key, 64),
+        ("commit_1k_on_50k", KV_KEYS, KV_BLOCK, kv_key, 32),
+    ];
+    for (name, base, changed, key_of, value_len) in shapes {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        for chunk in 0..base / changed {
+            let mut cs = ChangeSet::new();
+            for i in chunk * changed..(chunk + 1) * changed {
+                cs.put(key_of(i), vec![1; value_len]);
+            }
+            store.commit(cs).expect("fill");
+        }
+        let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+        let process_start = process_cpu_ms();
+        for round in 1..=ROUNDS {
+            let mut cs = ChangeSet::new();
+            for j in 0..changed {
+                let i = (round * 7919 + j * 10) % base;
+                let mut v = Sha256::digest((i ^ round << 32).to_le_bytes()).to_vec();
+                v.resize(value_len, round as u8);
+                cs.put(key_of(i), v);
+            }
+            let (t, c) = (std::time::Instant::now(), thread_cpu_ns());
+            store.commit(cs).expect("commit");
+            cpu.push((thread_cpu_ns() - c) as f64 / 1e6);
+            wall.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let process = (process_cpu_ms() - process_start) / ROUNDS as f64;
+        println!(
+            "FIGURE {name}: wall median {:.2} ms | calling-thread CPU median {:.2} ms | \
+             process CPU (all threads) {process:.1} ms per commit ({ROUNDS} commits)",
+            median(wall),
+            median(cpu)
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = bench_commit
+    targets = bench_commit, bench_kv_block, figures
 }
 criterion_main!(benches);

@@ -49,14 +49,13 @@ pub(crate) fn value_key(key_hash: &[u8; 32], version: u64) -> [u8; VALUE_KEY_LEN
     k
 }
 
-pub(crate) fn encode_value(value: Option<&[u8]>) -> Vec<u8> {
+/// Appends the `jmt_values` encoding of `value` (`0x00` deleted, `0x01 || value`).
+pub(crate) fn encode_value_into(value: Option<&[u8]>, out: &mut Vec<u8>) {
     match value {
-        None => vec![VALUE_TAG_DELETED],
+        None => out.push(VALUE_TAG_DELETED),
         Some(v) => {
-            let mut out = Vec::with_capacity(1 + v.len());
             out.push(VALUE_TAG_PRESENT);
             out.extend_from_slice(v);
-            out
         }
     }
 }
@@ -71,7 +70,9 @@ pub(crate) fn decode_value(raw: &[u8]) -> Result<Option<Vec<u8>>, String> {
 }
 
 /// The `jmt_nodes` key of the root node of `version`: version (u64 BE) and the borsh of the empty
-/// nibble path (nibble count u64 LE 0, path bytes u32 LE length 0). See `tree::node_db_key`.
+/// nibble path (nibble count u64 LE 0, path bytes u32 LE length 0). See
+/// `node::NodePath::write_db_key`.
+#[cfg(test)]
 pub(crate) fn root_node_key(version: u64) -> [u8; 20] {
     let mut k = [0u8; 20];
     k[..8].copy_from_slice(&version.to_be_bytes());

@@ -1,7 +1,7 @@
 //! `nexus-store`: the replicated state of a Nexus node.
 //!
-//! Owns the flat key-value state (RocksDB), its authenticated commitment (a Jellyfish Merkle Tree,
-//! the `jmt` crate, versioned by block height), read proofs a client can check against a state
+//! Owns the flat key-value state (RocksDB), its authenticated commitment (a Jellyfish Merkle Tree
+//! in the format of the `jmt` crate, versioned by block height), read proofs a client can check against a state
 //! root, copy-on-write overlays used while executing ([`ChangeSet`], [`StateView`]), and the
 //! atomic commit of one height as one RocksDB write batch.
 //!
@@ -14,9 +14,8 @@
 //!
 //! Height `h` is jmt version `h`. Height 0 is the empty tree ([`EMPTY_ROOT`], jmt's placeholder
 //! hash), written at open as jmt's genesis null root node. Every commit makes exactly one new
-//! height, also an empty one: jmt copies the previous root node to the new version when nothing
-//! changed (and [`Store::commit`] copies it itself should that ever not happen), so every height
-//! has a root node and [`Store::get_with_proof`] works at every height `<= latest`. Keys are
+//! height, also an empty one: like jmt, the commit copies the previous root node to the new
+//! version when nothing changed, so every height has a root node and [`Store::get_with_proof`] works at every height `<= latest`. Keys are
 //! hashed with `KeyHash::with::<Sha256>(key)`. [`ReadProof::verify`] needs only the root.
 //!
 //! # On-disk layout (RocksDB column families)
@@ -34,12 +33,20 @@
 //!
 //! # Commit path
 //!
-//! A commit reads the previous height's nodes on the paths it rewrites from an in-memory cache of
-//! the latest tree (`node_cache`: nodes of committed heights minus the ones they made stale,
-//! bounded, filled only after a height's write is durable; RocksDB serves the misses). Column
-//! family tuning (bloom filters, a shared block cache, large memtables, no compression of nodes)
-//! is in `db_options` and does not affect the on-disk format. A fixed commit sequence has pinned
-//! roots (`tests/golden.rs`), recorded before any of this existed.
+//! A commit hashes the changed keys and values, sorts them by key hash, and computes the new
+//! tree in one batch pass (`batch`): the nodes jmt 0.12 would write (same shape, same hashing in
+//! `node`, byte-identical borsh encoding, so jmt itself still reads them for proofs), with
+//! deletes in the same pass, above a few hundred changes on two threads (one per half of the
+//! root's children). jmt's own batch API has no deletes, and its one-key-at-a-time path was the
+//! slow half of a commit; `batch`'s differential tests check roots and proofs against both jmt
+//! paths on random put/delete sequences.
+//!
+//! The previous height's nodes come from an in-memory cache of the latest tree (`node_cache`:
+//! keyed by path, nodes of committed heights minus the ones they made stale, bounded, filled
+//! while the height's write batch is written and emptied if that write fails; RocksDB serves the
+//! misses). Column family tuning (bloom filters, a shared block cache, large memtables, no
+//! compression of nodes) is in `db_options` and does not affect the on-disk format. A fixed
+//! commit sequence has pinned roots (`tests/golden.rs`), recorded before any of this existed.
 //!
 //! # Crash safety
 //!
@@ -63,13 +70,17 @@
 //!
 //! Logs use the tracing target `nexus::store` ([`TRACING_TARGET`]).
 
+mod batch;
 mod changeset;
 mod db_options;
 mod error;
+mod hashing;
 mod keys;
 mod memory;
+mod node;
 mod node_cache;
 mod proof;
+mod raw_batch;
 mod store;
 mod tree;
 mod view;

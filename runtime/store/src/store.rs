@@ -4,19 +4,27 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError, RwLock};
 
-use jmt::storage::{TreeReader, TreeUpdateBatch};
 use jmt::{JellyfishMerkleTree, KeyHash};
-use rocksdb::{ColumnFamily, Direction, IteratorMode, ReadOptions, WriteBatch, WriteOptions, DB};
+use rocksdb::{ColumnFamily, Direction, IteratorMode, ReadOptions, WriteOptions, DB};
 use tracing::{debug, info, warn};
 
+use crate::batch::{update_tree, TreeDelta};
 use crate::db_options::{cf_descriptors, db_options};
+use crate::hashing::hash_changes;
 use crate::keys::{
-    decode_latest, decode_root, encode_latest, root_key, root_node_key, CF_JMT_NODES, CF_META,
+    decode_latest, decode_root, encode_latest, encode_value_into, root_key, value_key, CF_META,
     CF_STATE, FORMAT_VERSION, META_FORMAT, META_LATEST,
 };
-use crate::node_cache::{CachedTreeReader, NodeCache, NODE_CACHE_CAPACITY};
-use crate::tree::{tree_err, write_tree_update, DbTreeReader, TreeHasher};
+use crate::node::{NodePath, TreeNode};
+use crate::node_cache::{CachedSource, NodeCache, NODE_CACHE_CAPACITY};
+use crate::raw_batch::RawBatch;
+use crate::tree::{tree_err, write_delta, CfIds, DbTreeReader, TreeHasher};
 use crate::{ChangeSet, KeyValues, ReadProof, StateRead, StoreError};
+
+/// Write-batch bytes reserved per change beyond its key and value (record headers, the
+/// versioned-value key) and per new tree node (key and a typical encoded node).
+const BATCH_BYTES_PER_CHANGE: usize = 64;
+const BATCH_BYTES_PER_NODE: usize = 320;
 
 /// tracing target of this crate.
 pub const TRACING_TARGET: &str = "nexus::store";
@@ -117,6 +125,8 @@ pub struct Store {
     /// Serializes commits (and makes `commit` take `&self`).
     commit_lock: Mutex<()>,
     tip: RwLock<Tip>,
+    /// Column family ids for write-batch records.
+    cfs: CfIds,
     /// Nodes of the latest tree, read by the next commit (only `commit` uses it).
     node_cache: Mutex<NodeCache>,
     fault: Option<Fault>,
@@ -141,8 +151,10 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let fault = Fault::from_env()?;
         let db = DB::open_cf_descriptors(&db_options(), path, cf_descriptors()?)?;
+        let cfs = CfIds::of(&db)?;
         let mut store = Store {
             db,
+            cfs,
             path: path.to_path_buf(),
             commit_lock: Mutex::new(()),
             tip: RwLock::new(Tip {
@@ -164,26 +176,24 @@ impl Store {
 
     /// Writes height 0: jmt's genesis (null) root node and the metadata, in one batch.
     fn init_genesis(&self) -> Result<Tip, StoreError> {
-        let reader = DbTreeReader { db: &self.db };
-        let tree = JellyfishMerkleTree::<_, TreeHasher>::new(&reader);
-        let (root, update) = tree
-            .put_value_set(Vec::<(KeyHash, Option<Vec<u8>>)>::new(), 0)
-            .map_err(tree_err)?;
-        if root.0 != EMPTY_ROOT {
+        let genesis = TreeDelta {
+            root: TreeNode::Null.hash(),
+            new_nodes: vec![(NodePath::ROOT, TreeNode::Null)],
+            stale: Vec::new(),
+        };
+        if genesis.root != EMPTY_ROOT {
             return Err(StoreError::Tree(format!(
                 "empty tree root is {}, expected the placeholder hash",
-                hex::encode(root.0)
+                hex::encode(genesis.root)
             )));
         }
-        let mut batch = WriteBatch::default();
-        if !write_tree_update(&self.db, &mut batch, &update, 0)? {
-            return Err(StoreError::Tree("jmt wrote no genesis root".into()));
-        }
-        let meta = self.cf(CF_META)?;
-        batch.put_cf(meta, META_FORMAT, FORMAT_VERSION.to_be_bytes());
-        batch.put_cf(meta, root_key(0), EMPTY_ROOT);
-        batch.put_cf(meta, META_LATEST, encode_latest(0, &EMPTY_ROOT));
-        self.db.write_opt(batch, &sync_write())?;
+        let mut batch = RawBatch::with_capacity(256);
+        write_delta(&mut batch, &self.cfs, 0, &genesis)?;
+        let meta = self.cfs.meta;
+        batch.put(meta, META_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+        batch.put(meta, &root_key(0), &EMPTY_ROOT)?;
+        batch.put(meta, META_LATEST, &encode_latest(0, &EMPTY_ROOT))?;
+        self.db.write_opt(batch.into_write_batch(), &sync_write())?;
         Ok(Tip {
             height: 0,
             root: EMPTY_ROOT,
@@ -300,114 +310,86 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("height overflow".into()))?;
         let started = std::time::Instant::now();
 
-        let mut batch = WriteBatch::default();
-        let state_cf = self.cf(CF_STATE)?;
+        let mut change_bytes = 0usize;
         for (key, value) in changes.iter() {
             check_len("key", key.len(), MAX_KEY_BYTES)?;
-            match value {
-                Some(v) => {
-                    check_len("value", v.len(), MAX_VALUE_BYTES)?;
-                    batch.put_cf(state_cf, key, v);
-                }
-                None => batch.delete_cf(state_cf, key),
-            }
+            let value_len = value.map_or(0, <[u8]>::len);
+            check_len("value", value_len, MAX_VALUE_BYTES)?;
+            change_bytes += key.len() + value_len;
         }
         let n_changes = changes.len();
+        let hashed = hash_changes(&changes)?;
         let mut cache = self
             .node_cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let reader = CachedTreeReader {
-            db: DbTreeReader { db: &self.db },
+        let hashed_done = started.elapsed();
+        let source = CachedSource {
+            db: &self.db,
             cache: &cache,
         };
-        let (root, update) = tree_update(&reader, changes, height, TreeStrategy::Auto)?;
+        let delta = update_tree(&source, height, &hashed.ops)?;
+        let root = delta.root;
         let tree_done = started.elapsed();
         if n_changes == 0 && root != prev.root {
             return Err(StoreError::Tree(format!(
                 "empty change set changed the root at height {height}"
             )));
         }
-        if !write_tree_update(&self.db, &mut batch, &update, height)? {
-            // jmt 0.12 copies the previous root to the new version when nothing changed; should a
-            // version ever lack a root node, copy it here so proofs at every height work.
-            let nodes_cf = self.cf(CF_JMT_NODES)?;
-            let prev_root = self
-                .db
-                .get_cf(nodes_cf, root_node_key(prev.height))?
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("no tree root at height {}", prev.height))
-                })?;
-            if root != prev.root {
-                return Err(StoreError::Tree(format!(
-                    "jmt wrote no root node for height {height} but the root changed"
-                )));
+        let cfs = &self.cfs;
+        let mut batch = RawBatch::with_capacity(
+            2 * change_bytes
+                + n_changes * BATCH_BYTES_PER_CHANGE
+                + delta.new_nodes.len() * BATCH_BYTES_PER_NODE,
+        );
+        for (key, value) in changes.iter() {
+            match value {
+                Some(v) => batch.put(cfs.state, key, v)?,
+                None => batch.delete(cfs.state, key)?,
             }
-            batch.put_cf(nodes_cf, root_node_key(height), prev_root);
         }
-        let meta = self.cf(CF_META)?;
-        batch.put_cf(meta, root_key(height), root);
-        batch.put_cf(meta, META_LATEST, encode_latest(height, &root));
+        write_delta(&mut batch, cfs, height, &delta)?;
+        for (op, value) in hashed.ops.iter().zip(&hashed.values) {
+            let key = value_key(&op.key_hash, height);
+            let len = 1 + value.map_or(0, <[u8]>::len);
+            batch.put_with(cfs.values, &key, len, |out| encode_value_into(*value, out))?;
+        }
+        batch.put(cfs.meta, &root_key(height), &root)?;
+        batch.put(cfs.meta, META_LATEST, &encode_latest(height, &root))?;
+        let batch = batch.into_write_batch();
 
         let batch_done = started.elapsed();
+        let new_nodes = delta.new_nodes.len();
         Fault::fire(self.fault, FaultPoint::BeforeWrite, height);
-        self.db.write_opt(batch, &sync_write())?;
+        // The cache takes the new nodes while RocksDB writes the batch (both are CPU-bound, and
+        // the cache is only read by commits, which hold its lock). Should the write fail, the
+        // cache may hold nodes of a height that does not exist: it is emptied.
+        let cache_ref = &mut *cache;
+        let (written, applied) = std::thread::scope(|s| {
+            let applier = s.spawn(move || cache_ref.apply(height, delta));
+            let written = self.db.write_opt(batch, &sync_write());
+            (written, applier.join())
+        });
+        if let Err(panic) = applied {
+            cache.clear();
+            std::panic::resume_unwind(panic);
+        }
+        if let Err(e) = written {
+            cache.clear();
+            return Err(e.into());
+        }
         Fault::fire(self.fault, FaultPoint::AfterWrite, height);
-        // Only now: a failed write must leave no node of this height in the cache.
-        cache.apply(&update);
         drop(cache);
 
         *self.tip.write().unwrap_or_else(PoisonError::into_inner) = Tip { height, root };
         debug!(target: TRACING_TARGET, height, changes = n_changes, root = %hex::encode(root),
-               tree_us = tree_done.as_micros() as u64,
+               hash_us = hashed_done.as_micros() as u64,
+               tree_us = (tree_done - hashed_done).as_micros() as u64,
                batch_us = (batch_done - tree_done).as_micros() as u64,
                write_us = (started.elapsed() - batch_done).as_micros() as u64,
-               new_nodes = update.node_batch.nodes().len(), "committed");
+               new_nodes, "committed");
         Ok(CommitInfo { height, root })
     }
-}
-
-/// How the tree update of one height is computed. Both give the same root (the tree is
-/// content-addressed); the batch path is several times faster but jmt's batch API has no deletes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TreeStrategy {
-    /// Batch when the change set has no deletes, sequential otherwise.
-    Auto,
-    /// Always one `put` per key (used by tests to cross-check the batch path).
-    #[cfg_attr(not(test), allow(dead_code))]
-    Sequential,
-}
-
-/// Computes the jmt update of `changes` at `version`. Keys are hashed with SHA-256.
-fn tree_update<R: TreeReader>(
-    reader: &R,
-    changes: ChangeSet,
-    version: u64,
-    strategy: TreeStrategy,
-) -> Result<([u8; 32], TreeUpdateBatch), StoreError> {
-    let tree = JellyfishMerkleTree::<_, TreeHasher>::new(reader);
-    let has_deletes = changes.iter().any(|(_, v)| v.is_none());
-    if strategy == TreeStrategy::Auto && !has_deletes && !changes.is_empty() {
-        let puts: Vec<(KeyHash, Vec<u8>)> = changes
-            .into_entries()
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (KeyHash::with::<TreeHasher>(&k), v)))
-            .collect();
-        let (roots, update) = tree
-            .batch_put_value_sets(vec![puts], None, version)
-            .map_err(tree_err)?;
-        let root = roots
-            .first()
-            .ok_or_else(|| StoreError::Tree("jmt returned no root".into()))?;
-        return Ok((root.0, update));
-    }
-    let value_set: Vec<(KeyHash, Option<Vec<u8>>)> = changes
-        .into_entries()
-        .into_iter()
-        .map(|(k, v)| (KeyHash::with::<TreeHasher>(&k), v))
-        .collect();
-    let (root, update) = tree.put_value_set(value_set, version).map_err(tree_err)?;
-    Ok((root.0, update))
 }
 
 fn sync_write() -> WriteOptions {
@@ -434,6 +416,38 @@ fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+impl Store {
+    /// The root the next height would have if `changes` were committed, without writing anything.
+    ///
+    /// Consensus needs the app hash when a block is finalized but may persist the block only at
+    /// `Commit` (CometBFT replays from its own record of the block's results if the node stops
+    /// in between); this computes that hash. Committing the same changes later yields this root.
+    pub fn root_after(&self, changes: &ChangeSet) -> Result<[u8; 32], StoreError> {
+        let _guard = self
+            .commit_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let prev = self.tip();
+        if changes.is_empty() {
+            return Ok(prev.root);
+        }
+        let height = prev
+            .height
+            .checked_add(1)
+            .ok_or_else(|| StoreError::Corrupt("height overflow".into()))?;
+        let hashed = hash_changes(changes)?;
+        let cache = self
+            .node_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let source = CachedSource {
+            db: &self.db,
+            cache: &cache,
+        };
+        Ok(update_tree(&source, height, &hashed.ops)?.root)
+    }
 }
 
 impl StateRead for Store {
@@ -520,6 +534,8 @@ mod tests {
 #[cfg(test)]
 mod store_tests {
     use super::*;
+    use crate::keys::{root_node_key, CF_JMT_NODES};
+    use crate::tree::jmt_reference_update;
 
     fn changes(entries: &[(&str, Option<&str>)]) -> ChangeSet {
         let mut cs = ChangeSet::new();
@@ -593,10 +609,9 @@ mod store_tests {
                 }
             }
             let a = auto.commit(cs.clone()).unwrap();
-            // The same height through the sequential path, written the same way.
+            // The same height through jmt's own one-key-at-a-time path.
             let reader = DbTreeReader { db: &seq.db };
-            let (root, _) =
-                tree_update(&reader, cs.clone(), a.height, TreeStrategy::Sequential).unwrap();
+            let (root, _) = jmt_reference_update(&reader, &cs, a.height).unwrap();
             assert_eq!(root, a.root, "round {round}");
             let b = seq.commit(cs).unwrap();
             assert_eq!(b, a);
@@ -627,11 +642,40 @@ mod store_tests {
         let cache = store.node_cache.lock().unwrap();
         assert_eq!(cache.len(), before);
         assert!(cache.len() > 100);
-        let reader = DbTreeReader { db: &store.db };
-        for (key, node) in cache.iter() {
-            assert!(key.version() <= store.latest_height());
-            assert_eq!(reader.get_node_option(key).unwrap().as_ref(), Some(node));
+        for (path, (version, node)) in cache.iter() {
+            assert!(*version <= store.latest_height());
+            assert_eq!(
+                crate::node_cache::read_node(&store.db, *version, path)
+                    .unwrap()
+                    .as_ref(),
+                Some(node)
+            );
         }
+    }
+
+    #[test]
+    fn root_after_predicts_the_committed_root_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for round in 0..4u32 {
+            let mut cs = ChangeSet::new();
+            for i in 0..700u32 {
+                let k = format!("k{}", (i * 13 + round * 7) % 900).into_bytes();
+                if round > 0 && i % 3 == 0 {
+                    cs.delete(k);
+                } else {
+                    cs.put(k, format!("{round}:{i}").into_bytes());
+                }
+            }
+            let predicted = store.root_after(&cs).unwrap();
+            assert_eq!(store.latest_height(), u64::from(round));
+            assert_eq!(store.root_after(&cs).unwrap(), predicted);
+            assert_eq!(store.commit(cs).unwrap().root, predicted, "round {round}");
+        }
+        assert_eq!(
+            store.root_after(&ChangeSet::new()).unwrap(),
+            store.root_hash()
+        );
     }
 
     #[test]

@@ -1,14 +1,18 @@
-//! Glue between the `jmt` crate and RocksDB: a [`TreeReader`] over the committed column
-//! families, and the conversion of a [`TreeUpdateBatch`] into write-batch entries.
+//! Glue between the tree and RocksDB: a jmt [`TreeReader`] over the committed column families
+//! (proofs and the root check at open go through jmt itself), and the write-batch entries of a
+//! height's [`TreeDelta`].
 
 use anyhow::Context as _;
-use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, Version};
-use rocksdb::{ReadOptions, WriteBatch, DB};
+use rocksdb::{ReadOptions, DB};
 
+use crate::batch::TreeDelta;
 use crate::keys::{
-    decode_value, encode_value, root_node_key, value_key, CF_JMT_NODES, CF_JMT_STALE, CF_JMT_VALUES,
+    decode_value, value_key, CF_JMT_NODES, CF_JMT_STALE, CF_JMT_VALUES, CF_META, CF_STATE,
 };
+use crate::node::{NodePath, NODE_DB_KEY_CAPACITY};
+use crate::raw_batch::{cf_id, RawBatch};
 use crate::StoreError;
 
 /// The hash function of the tree (and of keys and values inside it).
@@ -59,8 +63,9 @@ impl DbTreeReader<'_> {
 
 impl TreeReader for DbTreeReader<'_> {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        let mut key = Vec::with_capacity(NODE_KEY_CAPACITY);
-        node_db_key(node_key, &mut key)?;
+        let mut key = Vec::with_capacity(NODE_DB_KEY_CAPACITY);
+        key.extend_from_slice(&node_key.version().to_be_bytes());
+        borsh::to_writer(&mut key, node_key.nibble_path())?;
         match self.db.get_pinned_cf(self.cf(CF_JMT_NODES)?, key)? {
             Some(raw) => Ok(Some(
                 borsh::from_slice(&raw).context("undecodable tree node")?,
@@ -84,84 +89,96 @@ impl TreeReader for DbTreeReader<'_> {
     }
 }
 
-/// Room for a `jmt_nodes` key: version, nibble count, length and up to 32 path bytes.
-const NODE_KEY_CAPACITY: usize = 8 + 8 + 4 + 32;
-
-/// The `jmt_nodes` key of a node: `version (u64 BE) || borsh(nibble path)`. Version first and
-/// big-endian so a height's new nodes sort after every older node (cheap memtable appends) and a
-/// future pruner can range over versions.
-pub(crate) fn node_db_key(node_key: &NodeKey, out: &mut Vec<u8>) -> std::io::Result<()> {
-    out.extend_from_slice(&node_key.version().to_be_bytes());
-    borsh::to_writer(out, node_key.nibble_path())
+/// Column family ids of the store, as write-batch records name them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CfIds {
+    pub(crate) state: u32,
+    pub(crate) nodes: u32,
+    pub(crate) values: u32,
+    pub(crate) stale: u32,
+    pub(crate) meta: u32,
 }
 
-/// Adds every entry of `update` to `batch`. Returns whether the update contains a root node for
-/// `version` (jmt writes one for every version, including empty ones; the caller checks).
-pub(crate) fn write_tree_update(
-    db: &DB,
-    batch: &mut WriteBatch,
-    update: &TreeUpdateBatch,
+impl CfIds {
+    pub(crate) fn of(db: &DB) -> Result<CfIds, StoreError> {
+        let id = |name: &str| {
+            db.cf_handle(name)
+                .ok_or_else(|| StoreError::Corrupt(format!("missing column family {name}")))
+                .and_then(cf_id)
+        };
+        Ok(CfIds {
+            state: id(CF_STATE)?,
+            nodes: id(CF_JMT_NODES)?,
+            values: id(CF_JMT_VALUES)?,
+            stale: id(CF_JMT_STALE)?,
+            meta: id(CF_META)?,
+        })
+    }
+}
+
+/// Adds the new nodes and the stale-node index of `delta` (the tree of `version`) to `batch`.
+pub(crate) fn write_delta(
+    batch: &mut RawBatch,
+    cfs: &CfIds,
     version: Version,
-) -> Result<bool, StoreError> {
-    let cf = |name: &str| {
-        db.cf_handle(name)
-            .ok_or_else(|| StoreError::Corrupt(format!("missing column family {name}")))
-    };
-    let nodes_cf = cf(CF_JMT_NODES)?;
-    let values_cf = cf(CF_JMT_VALUES)?;
-    let stale_cf = cf(CF_JMT_STALE)?;
-    let root_key = root_node_key(version);
-    let mut has_root = false;
-    // Insert in key order: RocksDB's memtable skiplist inserts ascending keys much faster.
-    let mut nodes = Vec::with_capacity(update.node_batch.nodes().len());
-    for (node_key, node) in update.node_batch.nodes() {
-        let mut key = Vec::with_capacity(NODE_KEY_CAPACITY);
-        node_db_key(node_key, &mut key).map_err(tree_err)?;
-        has_root |= key[..] == root_key[..];
-        nodes.push((key, node));
-    }
-    nodes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut node_buf = Vec::with_capacity(256);
-    for (key, node) in nodes {
-        node_buf.clear();
-        borsh::to_writer(&mut node_buf, node).map_err(tree_err)?;
-        batch.put_cf(nodes_cf, &key, &node_buf);
-    }
-    // `values()` is ordered by (version, key hash): ascending `key_hash || version` keys.
-    for ((v, key_hash), value) in update.node_batch.values() {
-        batch.put_cf(
-            values_cf,
-            value_key(&key_hash.0, *v),
-            encode_value(value.as_deref()),
-        );
+    delta: &TreeDelta,
+) -> Result<(), StoreError> {
+    // Insert in key order: RocksDB's memtable skiplist inserts ascending keys much faster. Within
+    // one version, `jmt_nodes` keys order like paths do (nibble count, then bytes: the count is
+    // the first byte of its little-endian encoding, at most 64), so sort the paths, not the keys.
+    let mut order: Vec<usize> = (0..delta.new_nodes.len()).collect();
+    order.sort_unstable_by_key(|&i| delta.new_nodes[i].0);
+    let mut key = Vec::with_capacity(NODE_DB_KEY_CAPACITY);
+    for i in order {
+        let (path, node) = &delta.new_nodes[i];
+        key.clear();
+        path.write_db_key(version, &mut key);
+        batch.put_with(cfs.nodes, &key, node.encoded_len(), |out| node.encode(out))?;
     }
     // One entry per version (not per node): thousands of small memtable inserts per height
     // cost more than the whole tree computation.
-    let stale: Vec<&NodeKey> = update
-        .stale_node_index_batch
-        .iter()
-        .filter(|s| s.stale_since_version == version)
-        .map(|s| &s.node_key)
-        .collect();
-    if update
-        .stale_node_index_batch
-        .iter()
-        .any(|s| s.stale_since_version != version)
-    {
-        return Err(StoreError::Tree(format!(
-            "stale node index outside version {version}"
-        )));
+    if !delta.stale.is_empty() {
+        batch.put(
+            cfs.stale,
+            &version.to_be_bytes(),
+            &encode_stale(&delta.stale)?,
+        )?;
     }
-    if !stale.is_empty() {
-        batch.put_cf(
-            stale_cf,
-            version.to_be_bytes(),
-            borsh::to_vec(&stale).map_err(tree_err)?,
-        );
+    Ok(())
+}
+
+/// `borsh(Vec<jmt NodeKey>)` of the stale nodes, in jmt's `NodeKey` order (version, then nibble
+/// count, then path bytes), as jmt's stale index gave them.
+fn encode_stale(stale: &[(Version, NodePath)]) -> Result<Vec<u8>, StoreError> {
+    let mut sorted = stale.to_vec();
+    sorted.sort_unstable();
+    let count = u32::try_from(sorted.len()).map_err(tree_err)?;
+    let mut out = Vec::with_capacity(4 + sorted.len() * 32);
+    out.extend_from_slice(&count.to_le_bytes());
+    for (version, path) in &sorted {
+        out.extend_from_slice(&version.to_le_bytes());
+        path.write_borsh(&mut out);
     }
-    Ok(has_root)
+    Ok(out)
 }
 
 pub(crate) fn tree_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Tree(e.to_string())
+}
+
+/// jmt's own one-key-at-a-time update of `changes` at `version` (the reference the batch update
+/// is checked against).
+#[cfg(test)]
+pub(crate) fn jmt_reference_update<R: TreeReader>(
+    reader: &R,
+    changes: &crate::ChangeSet,
+    version: Version,
+) -> Result<([u8; 32], jmt::storage::TreeUpdateBatch), StoreError> {
+    let tree = jmt::JellyfishMerkleTree::<_, TreeHasher>::new(reader);
+    let value_set: Vec<(KeyHash, Option<Vec<u8>>)> = changes
+        .iter()
+        .map(|(k, v)| (KeyHash::with::<TreeHasher>(k), v.map(<[u8]>::to_vec)))
+        .collect();
+    let (root, update) = tree.put_value_set(value_set, version).map_err(tree_err)?;
+    Ok((root.0, update))
 }

@@ -25,6 +25,9 @@ NEXUS_BIN="$CARGO_TARGET_DIR/debug/nexus" "$HERE/build-examples.sh"
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "compile the Solidity contracts (pinned solc) into \$NEXUS_CONTRACTS_OUT"
+"$HERE/build-contracts.sh"
+
 step "cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

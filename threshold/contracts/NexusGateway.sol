@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {FrostSecp256k1} from "./FrostSecp256k1.sol";
+
+/// @notice Implemented by contracts that receive Nexus function results.
+interface INexusConsumer {
+    function onNexusResult(uint256 id, bytes calldata output) external;
+}
+
+/// @title NexusGateway: requests Nexus Function invocations and accepts their results signed
+///        by the Nexus validator set's FROST(secp256k1, SHA-256) group key.
+/// @notice What the group key signs is the 32-byte EIP-712 digest (domain: name "NexusGateway",
+///         version "1", this chain id, this contract) of
+///         `Fulfillment(uint64 epoch,uint256 requestId,bytes32 functionId,bytes32 outputHash,uint64 nexusHeight)`
+///         for results, and of `KeyRotation(uint64 newEpoch,uint256 newKeyX)` for the hand-over
+///         to the next epoch's key. Group keys always have an even y (the Nexus DKG normalises
+///         them), so the key is stored as its x-coordinate alone: one storage slot to read.
+contract NexusGateway {
+    struct Signature {
+        uint256 rx;
+        uint256 ry;
+        uint256 z;
+    }
+
+    struct Request {
+        address callback;
+        bytes32 functionId;
+    }
+
+    bytes32 public constant FULFILLMENT_TYPEHASH = keccak256(
+        "Fulfillment(uint64 epoch,uint256 requestId,bytes32 functionId,bytes32 outputHash,uint64 nexusHeight)"
+    );
+    bytes32 public constant ROTATION_TYPEHASH =
+        keccak256("KeyRotation(uint64 newEpoch,uint256 newKeyX)");
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    /// Gas forwarded to a consumer's callback (a relayer must supply at least this much).
+    uint256 public constant CALLBACK_GAS_LIMIT = 200_000;
+    /// Largest request input accepted (bytes), so a request stays cheap to observe.
+    uint256 public constant MAX_INPUT_BYTES = 16_384;
+
+    /// Current group key (x-coordinate of a point with even y) and the epoch it belongs to.
+    uint256 public keyX;
+    uint64 public epoch;
+    uint256 public nextRequestId;
+    mapping(uint256 => Request) public requests;
+
+    event Requested(
+        uint256 indexed id, bytes32 indexed functionId, address indexed requester, address callback, bytes input
+    );
+    event Fulfilled(uint256 indexed id, bool callbackSucceeded);
+    event KeyRotated(uint64 indexed epoch, uint256 keyX);
+
+    error InvalidPublicKey();
+    error InvalidSignature();
+    error StaleEpoch(uint64 current, uint64 proposed);
+    error NotPending(uint256 id);
+    error InputTooLarge(uint256 length);
+    error InsufficientCallbackGas();
+
+    constructor(uint256 initialKeyX, uint64 initialEpoch) {
+        if (!FrostSecp256k1.isValidPublicKeyX(initialKeyX)) revert InvalidPublicKey();
+        keyX = initialKeyX;
+        epoch = initialEpoch;
+        emit KeyRotated(initialEpoch, initialKeyX);
+    }
+
+    /// @notice EIP-712 domain separator (recomputed from the live chain id).
+    function domainSeparator() public view returns (bytes32) {
+        return keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256("NexusGateway"), keccak256("1"), block.chainid, address(this))
+        );
+    }
+
+    function _digest(bytes32 structHash) private view returns (bytes32) {
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
+    }
+
+    /// @notice Whether `sig` is the current group key's signature on the 32-byte `digest`.
+    function verify(bytes32 digest, Signature calldata sig) public view returns (bool) {
+        return FrostSecp256k1.verifyDigest(keyX, 0, digest, sig.rx, sig.ry, sig.z);
+    }
+
+    /// @notice Asks the Nexus network to invoke `functionId` with `input`; the result is delivered
+    ///         to `callback` (or the caller when zero) through `INexusConsumer.onNexusResult`.
+    function request(bytes32 functionId, bytes calldata input, address callback) external returns (uint256 id) {
+        if (input.length > MAX_INPUT_BYTES) revert InputTooLarge(input.length);
+        if (callback == address(0)) callback = msg.sender;
+        id = nextRequestId++;
+        requests[id] = Request({callback: callback, functionId: functionId});
+        emit Requested(id, functionId, msg.sender, callback, input);
+    }
+
+    /// @notice Delivers the signed output of request `id`; rejects a bad signature and a request
+    ///         that is unknown or already fulfilled (replay).
+    function fulfill(uint256 id, bytes calldata output, uint64 nexusHeight, Signature calldata sig) external {
+        Request memory req = requests[id];
+        if (req.callback == address(0)) revert NotPending(id);
+        bytes32 structHash =
+            keccak256(abi.encode(FULFILLMENT_TYPEHASH, epoch, id, req.functionId, keccak256(output), nexusHeight));
+        if (!verify(_digest(structHash), sig)) revert InvalidSignature();
+        delete requests[id];
+        // EIP-150 keeps 1/64 back: make sure the callee really gets CALLBACK_GAS_LIMIT.
+        if (gasleft() < CALLBACK_GAS_LIMIT + CALLBACK_GAS_LIMIT / 63 + 10_000) revert InsufficientCallbackGas();
+        (bool ok,) = req.callback.call{gas: CALLBACK_GAS_LIMIT}(
+            abi.encodeCall(INexusConsumer.onNexusResult, (id, output))
+        );
+        emit Fulfilled(id, ok);
+    }
+
+    /// @notice Moves to the next epoch's group key, authorised by the current key's signature on
+    ///         the KeyRotation message. Cost does not depend on the validator count.
+    function rotateKey(uint64 newEpoch, uint256 newKeyX, Signature calldata sig) external {
+        if (newEpoch <= epoch) revert StaleEpoch(epoch, newEpoch);
+        if (!FrostSecp256k1.isValidPublicKeyX(newKeyX)) revert InvalidPublicKey();
+        bytes32 structHash = keccak256(abi.encode(ROTATION_TYPEHASH, newEpoch, newKeyX));
+        if (!verify(_digest(structHash), sig)) revert InvalidSignature();
+        keyX = newKeyX;
+        epoch = newEpoch;
+        emit KeyRotated(newEpoch, newKeyX);
+    }
+}

@@ -37,3 +37,10 @@ done
 /usr/bin/python3 "$HERE/wasm-imports.py" --check "$NEXUS_GUESTS_DIR"/*.wasm >/dev/null \
   || { /usr/bin/python3 "$HERE/wasm-imports.py" --check "$NEXUS_GUESTS_DIR"/*.wasm | grep 'NOT ALLOWED'; exit 1; }
 echo "all examples built into $NEXUS_GUESTS_DIR in $((SECONDS - start)) s; imports OK"
+
+# zk-Function guests (RV32IM ELFs): the C test guests and the Rust no_std examples.
+if [[ -z "${NEXUS_SKIP_ZK_GUESTS:-}" ]]; then
+  t=$SECONDS
+  make -s -C "$ROOT/zkvm-bridge/guests" all rust OUT="$NEXUS_GUESTS_DIR/zk"
+  echo "zk guests built into $NEXUS_GUESTS_DIR/zk in $((SECONDS - t)) s"
+fi

@@ -286,7 +286,7 @@ pub fn step(cpu: &mut Cpu) -> Result<Option<u32>, ExecError> {
 }
 
 /// The M extension (`funct7 = 1`), selected by `funct3`.
-fn mul_div(f3: u32, a: u32, b: u32) -> u32 {
+pub(crate) fn mul_div(f3: u32, a: u32, b: u32) -> u32 {
     let (sa, sb) = (a as i32, b as i32);
     match f3 {
         0 => a.wrapping_mul(b),

@@ -1,14 +1,29 @@
-//! RV32IM execution for Nexus zk-Functions.
+//! RV32IM execution and proving for Nexus zk-Functions.
 //!
-//! This crate owns everything between a zk-Function's RISC-V ELF and its proof. Today that is:
+//! This crate owns everything between a zk-Function's RISC-V ELF and its verified proof:
 //!
 //! - [`elf`]: a strict loader for 32-bit little-endian RISC-V `ET_EXEC` images;
 //! - [`cpu`] / [`exec`]: a deterministic RV32IM interpreter with sparse 4 KiB-page memory and an
-//!   optional per-step execution trace (the witness for the future prover).
+//!   optional per-step execution trace;
+//! - [`decode`] / [`gadgets`] / [`circuit`]: the uniform R1CS step circuit proving `k`
+//!   consecutive instructions plus `m` memory-audit rows (offline memory checking);
+//! - [`witness`]: the prover's first pass (execute, record hints, hash them into the commitment
+//!   the Fiat–Shamir challenge is drawn from) and the verifier's final-state checks;
+//! - [`prover`]: Nova IVC folding (`nova-snark`, BN254/Grumpkin, IPA, transparent setup),
+//!   compression (Spartan), verification; [`proof`]: the versioned proof file format;
+//!   [`cache`]: public parameters on disk with a hash check.
 //!
-//! Later it will also own the uniform step circuit over k instructions and the Nova IVC prover
-//! (`nova-snark`), see DESIGN.md "zk-Functions". It must **not** depend on the wasm runtime, on
-//! `nexus-runtime`, or on consensus: dependencies point one way (`consensus` → `zkvm-bridge`).
+//! It must **not** depend on the wasm runtime, on `nexus-runtime`, or on consensus:
+//! dependencies point one way (`consensus` → `zkvm-bridge`). Tracing target: `nexus::zkvm`.
+//!
+//! # Public values of a proof
+//!
+//! SHA-256 of the ELF file, SHA-256 of the input, the output bytes, the exit code and the cycle
+//! count. All of them (and the hint digest) feed the Fiat–Shamir challenge γ, which is part of
+//! the IVC's initial state, so changing any of them changes what the SNARK must verify against.
+//! The final IVC state must show: halted, `fp_r = fp_w` (memory consistent), the image
+//! fingerprint of the ELF, the input/output fingerprint of the claimed bytes, the claimed exit
+//! code and cycle count, and the digest γ was derived from.
 //!
 //! # Guest ABI (system calls)
 //!
@@ -37,9 +52,26 @@
 //! Execution stops with [`ExecError::CycleLimitExceeded`] after `max_cycles` instructions
 //! ([`DEFAULT_MAX_CYCLES`] by default), so a guest can never hang the host.
 
+pub mod cache;
+pub mod circuit;
 pub mod cpu;
+pub mod decode;
 pub mod elf;
 pub mod exec;
+pub mod gadgets;
+#[doc(hidden)]
+pub mod harness;
+pub mod proof;
+pub mod prover;
+pub mod witness;
+
+/// Primary curve engine: BN254 with Pedersen commitments and the IPA evaluation argument
+/// (transparent setup).
+pub type E1 = nova_snark::provider::Bn256EngineIPA;
+/// Secondary curve engine: Grumpkin (the cycle partner of BN254), also IPA.
+pub type E2 = nova_snark::provider::GrumpkinEngine;
+/// The circuit field (BN254's scalar field).
+pub type F = <E1 as nova_snark::traits::Engine>::Scalar;
 
 pub use cpu::{Cpu, MemAccess, Memory, TraceStep, PAGE_SIZE};
 pub use elf::{ElfError, Program, Segment};

@@ -1,0 +1,154 @@
+//! On-disk cache of public parameters and keys, one pair of files per `(k, m)` shape.
+//!
+//! File layout: `magic "NXZKKEY\0" | version u32 | circuit u32 | k u32 | m u32 | kind u8 |
+//! sha256(body) [32] | body_len u64 | body`, where `body` is bincode of `(pp, pk)` (kind 1) or
+//! `vk` (kind 2). A file whose header, hash or body does not check out is regenerated, never
+//! used. Files are written to a temporary name and renamed into place.
+//!
+//! The cache is local state of this machine: the hash protects against corruption, not against
+//! someone who can write the cache directory (they could replace both body and hash).
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::prover::{setup, Keys, Params, Pk, ProveError, Vk};
+
+/// Key file magic.
+pub const KEY_MAGIC: &[u8; 8] = b"NXZKKEY\0";
+/// Key file format version.
+pub const KEY_VERSION: u32 = 1;
+/// Version of the step circuit; bump on every constraint change so stale caches regenerate.
+pub const CIRCUIT_VERSION: u32 = 1;
+/// Largest key body decoded.
+pub const MAX_KEY_BYTES: usize = 1 << 30;
+const HEADER: usize = 8 + 4 * 4 + 1 + 32 + 8;
+const KIND_PROVER: u8 = 1;
+const KIND_VERIFIER: u8 = 2;
+
+/// Cache failures that cannot be repaired by regenerating.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache directory {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error(transparent)]
+    Setup(#[from] ProveError),
+    #[error("encoding keys: {0}")]
+    Encode(String),
+}
+
+/// `$NEXUS_ZK_CACHE`, else `$XDG_CACHE_HOME/nexus/zk`, else `$HOME/.cache/nexus/zk`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("NEXUS_ZK_CACHE") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(d).join("nexus/zk");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+    PathBuf::from(home).join(".cache/nexus/zk")
+}
+
+fn file(dir: &Path, k: usize, m: usize, kind: u8) -> PathBuf {
+    let suffix = if kind == KIND_PROVER { "pk" } else { "vk" };
+    dir.join(format!("zkvm-c{CIRCUIT_VERSION}-k{k}-m{m}.{suffix}"))
+}
+
+fn cfg() -> impl bincode::config::Config {
+    bincode::config::legacy().with_limit::<MAX_KEY_BYTES>()
+}
+
+fn header(k: usize, m: usize, kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut h = Vec::with_capacity(HEADER + body.len());
+    h.extend_from_slice(KEY_MAGIC);
+    h.extend_from_slice(&KEY_VERSION.to_le_bytes());
+    h.extend_from_slice(&CIRCUIT_VERSION.to_le_bytes());
+    h.extend_from_slice(&(k as u32).to_le_bytes());
+    h.extend_from_slice(&(m as u32).to_le_bytes());
+    h.push(kind);
+    h.extend_from_slice(&Sha256::digest(body));
+    h.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    h.extend_from_slice(body);
+    h
+}
+
+/// The checked body of a key file, or `None` when it is missing or corrupt.
+fn read_checked(path: &Path, k: usize, m: usize, kind: u8) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.len() < HEADER {
+        return None;
+    }
+    let mut expect = header(k, m, kind, &[]);
+    expect.truncate(8 + 16 + 1);
+    if bytes[..expect.len()] != expect[..] {
+        return None;
+    }
+    let hash = &bytes[25..57];
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&bytes[57..65]);
+    let body = &bytes[HEADER..];
+    if u64::from_le_bytes(len) != body.len() as u64 || Sha256::digest(body)[..] != hash[..] {
+        return None;
+    }
+    Some(body.to_vec())
+}
+
+fn write(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+    std::fs::create_dir_all(dir).map_err(|e| CacheError::Io(dir.into(), e))?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| CacheError::Io(tmp.clone(), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| CacheError::Io(path.into(), e))
+}
+
+fn store(dir: &Path, keys: &Keys) -> Result<(), CacheError> {
+    let enc = |e: bincode::error::EncodeError| CacheError::Encode(e.to_string());
+    let body = bincode::serde::encode_to_vec((&keys.pp, &keys.pk), cfg()).map_err(enc)?;
+    write(
+        dir,
+        &file(dir, keys.k, keys.m, KIND_PROVER),
+        &header(keys.k, keys.m, KIND_PROVER, &body),
+    )?;
+    let body = bincode::serde::encode_to_vec(&keys.vk, cfg()).map_err(enc)?;
+    write(
+        dir,
+        &file(dir, keys.k, keys.m, KIND_VERIFIER),
+        &header(keys.k, keys.m, KIND_VERIFIER, &body),
+    )
+}
+
+/// Prover keys from the cache, regenerated (and stored) when missing or corrupt.
+pub fn prover_keys(dir: &Path, k: usize, m: usize) -> Result<Keys, CacheError> {
+    let pk_path = file(dir, k, m, KIND_PROVER);
+    let vk_path = file(dir, k, m, KIND_VERIFIER);
+    if let (Some(pb), Some(vb)) = (
+        read_checked(&pk_path, k, m, KIND_PROVER),
+        read_checked(&vk_path, k, m, KIND_VERIFIER),
+    ) {
+        let p: Result<((Params, Pk), usize), _> = bincode::serde::decode_from_slice(&pb, cfg());
+        let v: Result<(Vk, usize), _> = bincode::serde::decode_from_slice(&vb, cfg());
+        if let (Ok(((pp, pk), _)), Ok((vk, _))) = (p, v) {
+            tracing::debug!(target: "nexus::zkvm", k, m, "keys loaded from cache");
+            return Ok(Keys { k, m, pp, pk, vk });
+        }
+    }
+    tracing::info!(target: "nexus::zkvm", k, m, dir = %dir.display(), "generating public parameters");
+    let keys = setup(k, m)?;
+    store(dir, &keys)?;
+    Ok(keys)
+}
+
+/// The verifier key from the cache, regenerated when missing or corrupt.
+pub fn verifier_key(dir: &Path, k: usize, m: usize) -> Result<Vk, CacheError> {
+    let vk_path = file(dir, k, m, KIND_VERIFIER);
+    if let Some(vb) = read_checked(&vk_path, k, m, KIND_VERIFIER) {
+        if let Ok((vk, _)) = bincode::serde::decode_from_slice::<Vk, _>(&vb, cfg()) {
+            return Ok(vk);
+        }
+    }
+    Ok(prover_keys(dir, k, m)?.vk)
+}
+
+/// Path of the verifier-key file for a shape (for tests and diagnostics).
+pub fn verifier_key_path(dir: &Path, k: usize, m: usize) -> PathBuf {
+    file(dir, k, m, KIND_VERIFIER)
+}

@@ -1,0 +1,119 @@
+//! Full pipeline on tiny programs: witness → Nova folding → compressed SNARK → file → verify.
+//! A proof verifies only for the exact program, input and output; any changed proof byte is
+//! rejected; a corrupt key cache is regenerated.
+
+mod common;
+
+use common::*;
+use nexus_zkvm_bridge::cache;
+use nexus_zkvm_bridge::proof::Proof;
+use nexus_zkvm_bridge::prover::{prove, verify, VerifyError};
+use nexus_zkvm_bridge::DEFAULT_MAX_CYCLES;
+
+const K: usize = 4;
+const M: usize = 8;
+
+/// Reads up to 4 input bytes, writes them back twice, exits with the count + 40.
+fn program() -> Vec<u8> {
+    let mut code = Vec::new();
+    code.extend(li(2, 0)); // x2 = buffer (patched)
+    code.extend(li(17, 63));
+    code.extend(li(10, 0));
+    code.push(addi(11, 2, 0));
+    code.extend(li(12, 4));
+    code.push(ECALL); // a0 = n
+    code.push(addi(9, 10, 0)); // x9 = n
+    for _ in 0..2 {
+        code.extend(li(17, 64));
+        code.extend(li(10, 1));
+        code.push(addi(11, 2, 0));
+        code.push(addi(12, 9, 0));
+        code.push(ECALL);
+    }
+    code.extend(li(17, 93));
+    code.push(addi(10, 9, 40));
+    code.push(ECALL);
+    let buf = (BASE + 52 + 32 + code.len() as u32 * 4 + 15) & !15;
+    let l = li(2, buf);
+    code[0] = l[0];
+    code[1] = l[1];
+    make_elf(&code, 64)
+}
+
+#[test]
+fn prove_verify_and_tamper() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = cache::prover_keys(dir.path(), K, M).unwrap();
+    let elf = program();
+    let input = b"abc";
+    let mut ticks = 0;
+    let proof = prove(&keys, &elf, input, DEFAULT_MAX_CYCLES, |_, _| ticks += 1).unwrap();
+    assert!(ticks > 0);
+    assert_eq!(proof.public.output, b"abcabc");
+    assert_eq!(proof.public.exit_code, 43);
+    let bytes = proof.to_bytes().unwrap();
+
+    let vk = cache::verifier_key(dir.path(), K, M).unwrap();
+    let check = |bytes: &[u8], elf: &[u8], input: &[u8]| -> Result<_, String> {
+        let p = Proof::from_bytes(bytes).map_err(|e| e.to_string())?;
+        verify(&vk, K, M, &p, elf, input).map_err(|e| e.to_string())
+    };
+    let public = check(&bytes, &elf, input).unwrap();
+    assert_eq!(public.output, b"abcabc");
+    assert_eq!(public.cycles, proof.public.cycles);
+
+    // Another input, another program (any byte), another claimed output: rejected.
+    assert!(check(&bytes, &elf, b"abd").is_err());
+    assert!(check(&bytes, &elf, b"abc ").is_err());
+    for pos in [0, 20, 60, elf.len() / 2, elf.len() - 1] {
+        let mut e = elf.clone();
+        e[pos] ^= 1;
+        assert!(check(&bytes, &e, input).is_err(), "program byte {pos}");
+    }
+    let p = Proof::from_bytes(&bytes).unwrap();
+    let mut q = Proof::from_bytes(&bytes).unwrap();
+    q.public.output = b"abcabd".to_vec();
+    q.public.program_hash = p.public.program_hash;
+    assert!(matches!(
+        verify(&vk, K, M, &q, &elf, input),
+        Err(VerifyError::Snark(_) | VerifyError::Final(_))
+    ));
+
+    // Every header byte and a stride of SNARK bytes: flipping any of them is rejected.
+    let header_end = 8 + 4 * 3 + 8 + 32 + 32 + 4 + 8 + 4 + p.public.output.len() + 32 + 4;
+    let stride = ((bytes.len() - header_end) / 48).max(1);
+    let positions: Vec<usize> = (0..header_end)
+        .chain((header_end..bytes.len()).step_by(stride))
+        .collect();
+    for pos in positions {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x01;
+        assert!(
+            check(&b, &elf, input).is_err(),
+            "flipped proof byte {pos} accepted"
+        );
+    }
+    // Truncations and trailing bytes.
+    assert!(check(&bytes[..bytes.len() - 1], &elf, input).is_err());
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(check(&long, &elf, input).is_err());
+}
+
+#[test]
+fn corrupt_cache_is_regenerated() {
+    let dir = tempfile::tempdir().unwrap();
+    let vk_path = cache::verifier_key_path(dir.path(), 1, 1);
+    let _ = cache::verifier_key(dir.path(), 1, 1).unwrap();
+    let good = std::fs::read(&vk_path).unwrap();
+    let mut bad = good.clone();
+    let n = bad.len();
+    bad[n - 10] ^= 0xff;
+    std::fs::write(&vk_path, &bad).unwrap();
+    let _ = cache::verifier_key(dir.path(), 1, 1).unwrap();
+    assert_eq!(
+        std::fs::read(&vk_path).unwrap(),
+        good,
+        "corrupt cache not regenerated"
+    );
+}

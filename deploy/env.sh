@@ -10,3 +10,7 @@ export NEXUS_GUEST_TARGET_DIR="${NEXUS_GUEST_TARGET_DIR:-$CARGO_TARGET_DIR/guest
 # Debian's librocksdb 7.8: a cold build takes under a minute instead of 16-25 min for the bundled
 # C++ build. (rocksdb 0.21 calls RocksDB 8 functions that 7.8 lacks.)
 export ROCKSDB_INCLUDE_DIR="${ROCKSDB_INCLUDE_DIR:-/usr/include}"
+# Compiled Solidity contracts (deploy/build-contracts.sh writes <Contract>.bin/.abi here).
+export NEXUS_CONTRACTS_OUT="${NEXUS_CONTRACTS_OUT:-$HOME/.cache/nexus-contracts}"
+# The pinned CometBFT binary installed by deploy/install-deps.sh (`go install`).
+export NEXUS_COMETBFT="${NEXUS_COMETBFT:-${GOBIN:-$HOME/go/bin}/cometbft}"

@@ -13,6 +13,11 @@ PACKAGES=(
   python3                                      # deploy/wasm-imports.py
   gcc-riscv64-unknown-elf qemu-user            # zk-Functions: RV32IM guests, differential tests
 )
+# npm (runs the pinned solc of deploy/build-contracts.sh): Debian's `npm` (pulls nodejs) unless
+# a Node.js with npm is already installed (e.g. a nodejs package that bundles npm).
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(npm)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -43,11 +48,28 @@ check "wasi-libc /usr/lib/wasm32-wasi/libc.a" "test -f /usr/lib/wasm32-wasi/libc
 check "wasi-libc crt1-command.o" "test -f /usr/lib/wasm32-wasi/crt1-command.o"
 check "riscv64-unknown-elf-gcc (zkVM guests)" "command -v riscv64-unknown-elf-gcc"
 check "qemu-riscv32 (zkVM differential tests)" "command -v qemu-riscv32"
+check "npm (solc for the contracts)" "command -v npm"
 check "compiler-rt wasm32 builtins" "ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a"
 GO=$(command -v go || { test -x /usr/local/go/bin/go && echo /usr/local/go/bin/go; } || true)
 if [[ -n "$GO" ]]; then
   echo "go: $("$GO" version)"
 else
   echo "note: no Go toolchain (needed only for Go guests, e.g. examples/go-hello; Go >= 1.21)" >&2
+fi
+
+# CometBFT (pinned v0.38) from the Go module proxy, into $GOBIN (default ~/go/bin); skipped when
+# the pinned version is already there.
+COMETBFT_VERSION="v0.38.26"
+GOBIN_DIR="${GOBIN:-$HOME/go/bin}"
+if [[ -n "$GO" ]]; then
+  if "$GOBIN_DIR/cometbft" version 2>/dev/null | grep -qx "${COMETBFT_VERSION#v}"; then
+    echo "cometbft ${COMETBFT_VERSION} present"
+  else
+    echo "installing cometbft ${COMETBFT_VERSION} (go install)"
+    GOBIN="$GOBIN_DIR" "$GO" install "github.com/cometbft/cometbft/cmd/cometbft@${COMETBFT_VERSION}" || fail=1
+  fi
+else
+  echo "MISSING: Go (needed to install cometbft)" >&2
+  fail=1
 fi
 exit $fail

@@ -1,1 +1,34 @@
-//! The Nexus ABCI++ application (placeholder; being built).
+//! `nexus-consensus`: the Nexus ABCI++ application and the node around it.
+//!
+//! Owns the signed transaction format ([`tx`]), accounts and staking state ([`ledger`],
+//! [`staking`]), the deterministic block state machine ([`execute`]), the ABCI++ application
+//! CometBFT 0.38 drives ([`app`]), proven queries ([`query`]), the node process that supervises
+//! `cometbft` ([`node`]), and the client that talks to a node's CometBFT RPC ([`client`]).
+//!
+//! Function execution and storage come from `nexus-runtime` and `nexus-store`. Must not depend on
+//! the CLI, on Ethereum, or on threshold signing internals.
+//!
+//! We use `tendermint-abci` 0.41 (CometBFT 0.38 only, one blocking thread per ABCI connection)
+//! rather than `tower-abci`: the app is synchronous (wasmtime execution and RocksDB commits are
+//! blocking work), CometBFT serializes the consensus connection anyway, and it avoids a second
+//! async runtime and the older tendermint 0.40 / prost 0.13 stack.
+
+pub mod address;
+pub mod app;
+pub mod client;
+pub mod error;
+pub mod execute;
+pub mod genesis;
+pub mod ledger;
+pub mod node;
+pub mod params;
+pub mod query;
+pub mod staking;
+pub mod tx;
+
+pub use address::{AccountKey, Address};
+pub use app::NexusApp;
+pub use error::TxError;
+pub use genesis::AppGenesis;
+pub use params::ChainParams;
+pub use tx::{SignedTx, TxBody, TxKind};

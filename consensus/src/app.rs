@@ -1,0 +1,630 @@
+//! The ABCI++ application CometBFT drives.
+//!
+//! Persistence follows CometBFT 0.38's contract: `FinalizeBlock` executes the block over a view
+//! of the committed state and returns the app hash of the result (computed, not written);
+//! `Commit` writes that change set as one store height (= block height). If the node stops in
+//! between, CometBFT replays the block from its own store at the next start (`Info` reports the
+//! last committed height and app hash), so a block is never half applied nor lost. The genesis
+//! state from `InitChain` is folded into block 1's change set.
+//!
+//! A node failure (storage or engine error) is never turned into a transaction result: the node
+//! logs it and exits rather than diverge from the network.
+
+use crate::address::Address;
+use crate::execute::{admit, max_fee, BlockExecutor, TxResult};
+use crate::genesis::{power_of, AppGenesis, GenesisError};
+use crate::ledger::{ActiveSet, ActiveValidator, Ledger};
+use crate::params::ChainParams;
+use crate::query;
+use crate::staking;
+use crate::tx::{decode_and_verify, VerifiedTx};
+use bytes::Bytes;
+use nexus_runtime::{BlockContext, Runtime, RuntimeError};
+use nexus_store::{ChangeSet, StateView, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use tendermint_abci::Application;
+use tendermint_proto::v0_38::abci::{
+    response_process_proposal::ProposalStatus, response_verify_vote_extension::VerifyStatus,
+    CheckTxType, Event, EventAttribute, ExecTxResult, MisbehaviorType, RequestCheckTx,
+    RequestExtendVote, RequestFinalizeBlock, RequestInfo, RequestInitChain, RequestPrepareProposal,
+    RequestProcessProposal, RequestQuery, RequestVerifyVoteExtension, ResponseCheckTx,
+    ResponseCommit, ResponseExtendVote, ResponseFinalizeBlock, ResponseInfo, ResponseInitChain,
+    ResponsePrepareProposal, ResponseProcessProposal, ResponseQuery, ResponseVerifyVoteExtension,
+    ValidatorUpdate,
+};
+use tendermint_proto::v0_38::crypto::{public_key::Sum, PublicKey};
+use tendermint_proto::v0_38::types::BlockIdFlag;
+use tracing::{error, info, warn};
+
+const TARGET: &str = "nexus::abci";
+
+/// The ABCI protocol/application version reported in `Info`.
+pub const APP_VERSION: u64 = 1;
+/// Largest vote extension accepted (the threshold-signing payload must fit).
+pub const MAX_VOTE_EXTENSION_BYTES: usize = 1024;
+/// Key of the chain id in state.
+pub const CHAIN_ID_KEY: &[u8] = b"chain/id";
+
+/// The application; cheap to clone (one clone per ABCI connection).
+#[derive(Clone)]
+pub struct NexusApp {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    store: Arc<Store>,
+    runtime: Runtime,
+    consensus: Mutex<ConsensusState>,
+    mempool: Mutex<MempoolState>,
+}
+
+#[derive(Default)]
+struct ConsensusState {
+    /// Genesis writes from `InitChain`, until block 1 commits.
+    genesis: Option<ChangeSet>,
+    /// The finalized but not yet committed block.
+    pending: Option<PendingBlock>,
+}
+
+struct PendingBlock {
+    height: u64,
+    changes: ChangeSet,
+    app_hash: [u8; 32],
+}
+
+/// Per-sender expectations of the mempool since the last commit (CheckTx and ReCheckTx).
+#[derive(Default)]
+struct MempoolState {
+    senders: HashMap<Address, SenderState>,
+}
+
+#[derive(Clone, Copy)]
+struct SenderState {
+    next_nonce: u64,
+    balance_left: u128,
+}
+
+impl NexusApp {
+    pub fn new(store: Arc<Store>, runtime: Runtime) -> NexusApp {
+        NexusApp {
+            shared: Arc::new(Shared {
+                store,
+                runtime,
+                consensus: Mutex::default(),
+                mempool: Mutex::default(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.shared.store
+    }
+
+    fn consensus(&self) -> std::sync::MutexGuard<'_, ConsensusState> {
+        self.shared
+            .consensus
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A view of the committed state plus the genesis writes if block 1 is not committed yet.
+    fn base_view(&self, cs: &ConsensusState) -> StateView {
+        let mut view = StateView::new(self.shared.store.clone());
+        if let Some(genesis) = &cs.genesis {
+            for (k, v) in genesis.iter() {
+                match v {
+                    Some(v) => view.put(k.to_vec(), v.to_vec()),
+                    None => view.delete(k.to_vec()),
+                }
+            }
+        }
+        view
+    }
+
+    fn chain_id_and_params(view: &mut StateView) -> Result<(String, ChainParams), RuntimeError> {
+        let chain_id = view
+            .get(CHAIN_ID_KEY)?
+            .ok_or_else(|| RuntimeError::Corrupt("chain id missing".into()))?;
+        let chain_id = String::from_utf8(chain_id)
+            .map_err(|_| RuntimeError::Corrupt("chain id is not UTF-8".into()))?;
+        let params = Ledger::new(view).params()?;
+        Ok((chain_id, params))
+    }
+
+    fn init_chain_inner(&self, req: RequestInitChain) -> Result<ResponseInitChain, String> {
+        let genesis =
+            AppGenesis::from_json(&req.app_state_bytes).map_err(|e: GenesisError| e.to_string())?;
+        if self.shared.store.latest_height() != 0 {
+            return Err(format!(
+                "InitChain on a store already at height {}",
+                self.shared.store.latest_height()
+            ));
+        }
+        let mut view = StateView::new(self.shared.store.clone());
+        view.put(CHAIN_ID_KEY.to_vec(), req.chain_id.as_bytes().to_vec());
+        let mut ledger = Ledger::new(&mut view);
+        ledger.set_params(&genesis.params);
+        for a in &genesis.accounts {
+            ledger
+                .credit(&a.address, a.balance)
+                .map_err(|e| e.to_string())?;
+        }
+        let mut members = Vec::new();
+        for v in &genesis.validators {
+            staking::create_validator(
+                &mut ledger,
+                &genesis.params,
+                v.operator,
+                v.consensus_key,
+                v.stake,
+                false,
+            )
+            .map_err(|e| e.to_string())?;
+            members.push(ActiveValidator {
+                operator: v.operator,
+                consensus_key: v.consensus_key,
+                power: power_of(v.stake),
+            });
+        }
+        members.sort_by_key(|m| m.operator);
+        check_cometbft_validators(&req.validators, &members)?;
+        ledger.set_active_set(&ActiveSet {
+            members: members.clone(),
+        });
+        let changes = view.take_block_changes();
+        let app_hash = self
+            .shared
+            .store
+            .root_after(&changes)
+            .map_err(|e| e.to_string())?;
+        self.consensus().genesis = Some(changes);
+        info!(target: TARGET, chain_id = %req.chain_id, validators = members.len(),
+              accounts = genesis.accounts.len(), app_hash = %hex::encode(app_hash), "genesis");
+        Ok(ResponseInitChain {
+            consensus_params: None,
+            validators: members.iter().map(validator_update).collect(),
+            app_hash: Bytes::copy_from_slice(&app_hash),
+        })
+    }
+
+    /// Stateful admission shared by PrepareProposal and ProcessProposal: every transaction must
+    /// decode, verify, and fit the sender's nonce sequence, balance and the block fuel limit.
+    fn check_block_txs(&self, txs: &[Bytes]) -> Result<(), (usize, String)> {
+        let cs = self.consensus();
+        let mut view = self.base_view(&cs);
+        drop(cs);
+        let (chain_id, params) =
+            Self::chain_id_and_params(&mut view).map_err(|e| (0, e.to_string()))?;
+        let mut senders: HashMap<Address, SenderState> = HashMap::new();
+        let mut fuel: u64 = 0;
+        for (i, raw) in txs.iter().enumerate() {
+            let tx = decode_and_verify(raw).map_err(|e| (i, e.to_string()))?;
+            admit_in_sequence(&mut view, &chain_id, &params, &tx, &mut senders)
+                .map_err(|e| (i, e))?;
+            fuel = fuel.saturating_add(tx.body.fuel_limit);
+            if fuel > params.max_block_fuel {
+                return Err((i, "block fuel limit exceeded".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn finalize_inner(
+        &self,
+        req: RequestFinalizeBlock,
+    ) -> Result<ResponseFinalizeBlock, RuntimeError> {
+        let height = u64::try_from(req.height)
+            .map_err(|_| RuntimeError::Corrupt("negative block height".into()))?;
+        let expected = self.shared.store.latest_height() + 1;
+        if height != expected {
+            return Err(RuntimeError::Corrupt(format!(
+                "FinalizeBlock for height {height}, but the store expects {expected}"
+            )));
+        }
+        let mut cs = self.consensus();
+        let mut view = self.base_view(&cs);
+        let (chain_id, params) = Self::chain_id_and_params(&mut view)?;
+        let time_unix_nanos = req
+            .time
+            .map(|t| (t.seconds.max(0) as u64) * 1_000_000_000 + t.nanos.max(0) as u64)
+            .unwrap_or(0);
+        let mut hash = [0u8; 32];
+        if req.hash.len() == 32 {
+            hash.copy_from_slice(&req.hash);
+        }
+        let block = BlockContext {
+            height,
+            time_unix_nanos,
+            hash,
+        };
+        let mut exec = BlockExecutor {
+            runtime: &self.shared.runtime,
+            chain_id: &chain_id,
+            params: &params,
+            block,
+            fees: 0,
+            fuel_reserved: 0,
+        };
+        let mut tx_results = Vec::with_capacity(req.txs.len());
+        for (i, raw) in req.txs.iter().enumerate() {
+            let result = exec.apply(&mut view, raw, i as u32)?;
+            tx_results.push(exec_tx_result(result));
+        }
+        let fees = exec.fees;
+
+        let mut ledger = Ledger::new(&mut view);
+        if let Some(commit) = &req.decided_last_commit {
+            let votes: Vec<([u8; 20], bool)> = commit
+                .votes
+                .iter()
+                .filter_map(|v| {
+                    let addr: [u8; 20] = v.validator.as_ref()?.address.as_ref().try_into().ok()?;
+                    Some((addr, v.block_id_flag == BlockIdFlag::Commit as i32))
+                })
+                .collect();
+            if height > 1 {
+                staking::track_liveness(&mut ledger, &params, height, &votes)?;
+            }
+        }
+        for m in &req.misbehavior {
+            if m.r#type != MisbehaviorType::DuplicateVote as i32 {
+                warn!(target: TARGET, kind = m.r#type, "ignoring misbehavior of an unsupported kind");
+                continue;
+            }
+            let Some(addr) = m
+                .validator
+                .as_ref()
+                .and_then(|v| <[u8; 20]>::try_from(v.address.as_ref()).ok())
+            else {
+                continue;
+            };
+            staking::punish_double_sign(&mut ledger, &params, &addr, height)?;
+        }
+        staking::release_unbonded(&mut ledger, height)?;
+        staking::distribute_fees(&mut ledger, fees)?;
+        let updates = staking::end_block_updates(&mut ledger, &params, height)?;
+
+        let changes = view.take_block_changes();
+        let app_hash = self.shared.store.root_after(&changes)?;
+        cs.pending = Some(PendingBlock {
+            height,
+            changes,
+            app_hash,
+        });
+        info!(target: TARGET, height, txs = req.txs.len(), app_hash = %hex::encode(app_hash), "finalized");
+        Ok(ResponseFinalizeBlock {
+            events: Vec::new(),
+            tx_results,
+            validator_updates: updates.iter().map(validator_update).collect(),
+            consensus_param_updates: None,
+            app_hash: Bytes::copy_from_slice(&app_hash),
+        })
+    }
+
+    fn commit_inner(&self) -> Result<(), RuntimeError> {
+        let mut cs = self.consensus();
+        let pending = cs
+            .pending
+            .take()
+            .ok_or_else(|| RuntimeError::Corrupt("Commit without FinalizeBlock".into()))?;
+        let info = self.shared.store.commit(pending.changes)?;
+        if info.height != pending.height || info.root != pending.app_hash {
+            return Err(RuntimeError::Corrupt(format!(
+                "committed height {} root {} but finalized height {} root {}",
+                info.height,
+                hex::encode(info.root),
+                pending.height,
+                hex::encode(pending.app_hash)
+            )));
+        }
+        cs.genesis = None;
+        drop(cs);
+        self.shared
+            .mempool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .senders
+            .clear();
+        Ok(())
+    }
+
+    fn check_tx_inner(&self, req: &RequestCheckTx) -> Result<VerifiedTx, (u32, String)> {
+        let tx = decode_and_verify(&req.tx).map_err(|e| {
+            let e = crate::error::TxError::from(e);
+            (e.code(), e.to_string())
+        })?;
+        let mut view = {
+            let cs = self.consensus();
+            self.base_view(&cs)
+        };
+        let (chain_id, params) =
+            Self::chain_id_and_params(&mut view).map_err(|e| (100, e.to_string()))?;
+        let mut mempool = self
+            .shared
+            .mempool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let state = match mempool.senders.get(&tx.sender) {
+            Some(s) => *s,
+            None => {
+                let acct = Ledger::new(&mut view)
+                    .account(&tx.sender)
+                    .map_err(|e| (100, e.to_string()))?;
+                SenderState {
+                    next_nonce: acct.nonce,
+                    balance_left: acct.balance,
+                }
+            }
+        };
+        admit(
+            &chain_id,
+            &params,
+            &tx,
+            state.next_nonce,
+            state.balance_left,
+        )
+        .map_err(|e| (e.code(), e.to_string()))?;
+        mempool.senders.insert(
+            tx.sender,
+            SenderState {
+                next_nonce: state.next_nonce + 1,
+                balance_left: state.balance_left - max_fee(&tx),
+            },
+        );
+        Ok(tx)
+    }
+}
+
+fn admit_in_sequence(
+    view: &mut StateView,
+    chain_id: &str,
+    params: &ChainParams,
+    tx: &VerifiedTx,
+    senders: &mut HashMap<Address, SenderState>,
+) -> Result<(), String> {
+    let state = match senders.get(&tx.sender) {
+        Some(s) => *s,
+        None => {
+            let acct = Ledger::new(view)
+                .account(&tx.sender)
+                .map_err(|e| e.to_string())?;
+            SenderState {
+                next_nonce: acct.nonce,
+                balance_left: acct.balance,
+            }
+        }
+    };
+    admit(chain_id, params, tx, state.next_nonce, state.balance_left).map_err(|e| e.to_string())?;
+    senders.insert(
+        tx.sender,
+        SenderState {
+            next_nonce: state.next_nonce + 1,
+            balance_left: state.balance_left - max_fee(tx),
+        },
+    );
+    Ok(())
+}
+
+fn check_cometbft_validators(
+    given: &[ValidatorUpdate],
+    ours: &[ActiveValidator],
+) -> Result<(), String> {
+    if given.is_empty() {
+        return Ok(());
+    }
+    let mut given_keys: Vec<(Vec<u8>, i64)> = given
+        .iter()
+        .filter_map(|u| match u.pub_key.as_ref()?.sum.as_ref()? {
+            Sum::Ed25519(k) => Some((k.clone(), u.power)),
+            Sum::Secp256k1(_) => None,
+        })
+        .collect();
+    let mut our_keys: Vec<(Vec<u8>, i64)> = ours
+        .iter()
+        .map(|m| (m.consensus_key.to_vec(), m.power))
+        .collect();
+    given_keys.sort();
+    our_keys.sort();
+    if given_keys != our_keys {
+        return Err(format!(
+            "CometBFT genesis has {} validators, app_state has {} (keys or powers differ)",
+            given.len(),
+            ours.len()
+        ));
+    }
+    Ok(())
+}
+
+fn validator_update(m: &ActiveValidator) -> ValidatorUpdate {
+    ValidatorUpdate {
+        pub_key: Some(PublicKey {
+            sum: Some(Sum::Ed25519(m.consensus_key.to_vec())),
+        }),
+        power: m.power,
+    }
+}
+
+fn attr(key: &str, value: impl Into<String>) -> EventAttribute {
+    EventAttribute {
+        key: key.into(),
+        value: value.into(),
+        index: true,
+    }
+}
+
+fn exec_tx_result(r: TxResult) -> ExecTxResult {
+    let mut attributes = vec![attr("kind", r.kind)];
+    if let Some(sender) = r.sender {
+        attributes.push(attr("sender", sender.to_string()));
+    }
+    let events = vec![Event {
+        r#type: "nexus_tx".into(),
+        attributes,
+    }];
+    let data = borsh::to_vec(&r.outcome).expect("borsh encoding into a Vec cannot fail");
+    let gas_used = i64::try_from(r.outcome.fuel_used).unwrap_or(i64::MAX);
+    match r.error {
+        None => ExecTxResult {
+            code: 0,
+            data: data.into(),
+            log: String::new(),
+            info: String::new(),
+            gas_wanted: gas_used,
+            gas_used,
+            events,
+            codespace: String::new(),
+        },
+        Some(e) => ExecTxResult {
+            code: e.code(),
+            data: data.into(),
+            log: e.to_string(),
+            info: String::new(),
+            gas_wanted: gas_used,
+            gas_used,
+            events,
+            codespace: e.codespace_name().into(),
+        },
+    }
+}
+
+/// A node failure: log it and stop the process rather than diverge.
+fn halt(what: &str, e: impl std::fmt::Display) -> ! {
+    error!(target: TARGET, "{what}: {e}; halting the node");
+    eprintln!("nexus node: fatal: {what}: {e}");
+    std::process::exit(70);
+}
+
+impl Application for NexusApp {
+    fn info(&self, _req: RequestInfo) -> ResponseInfo {
+        let height = self.shared.store.latest_height();
+        let app_hash = if height == 0 {
+            Bytes::new()
+        } else {
+            Bytes::copy_from_slice(&self.shared.store.root_hash())
+        };
+        info!(target: TARGET, height, app_hash = %hex::encode(&app_hash), "info");
+        ResponseInfo {
+            data: "nexus".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            app_version: APP_VERSION,
+            last_block_height: height as i64,
+            last_block_app_hash: app_hash,
+        }
+    }
+
+    fn init_chain(&self, req: RequestInitChain) -> ResponseInitChain {
+        match self.init_chain_inner(req) {
+            Ok(r) => r,
+            Err(e) => halt("InitChain refused the genesis", e),
+        }
+    }
+
+    fn query(&self, req: RequestQuery) -> ResponseQuery {
+        query::handle(&self.shared.store, req)
+    }
+
+    fn check_tx(&self, req: RequestCheckTx) -> ResponseCheckTx {
+        let recheck = req.r#type == CheckTxType::Recheck as i32;
+        match self.check_tx_inner(&req) {
+            Ok(tx) => ResponseCheckTx {
+                code: 0,
+                gas_wanted: tx.body.fuel_limit.min(i64::MAX as u64) as i64,
+                ..Default::default()
+            },
+            Err((code, log)) => {
+                if !recheck {
+                    info!(target: TARGET, code, %log, "CheckTx refused");
+                }
+                ResponseCheckTx {
+                    code,
+                    log,
+                    ..Default::default()
+                }
+            }
+        }
+    }
+
+    fn prepare_proposal(&self, req: RequestPrepareProposal) -> ResponsePrepareProposal {
+        let max_bytes = usize::try_from(req.max_tx_bytes).unwrap_or(0);
+        let cs = self.consensus();
+        let mut view = self.base_view(&cs);
+        drop(cs);
+        let Ok((chain_id, params)) = Self::chain_id_and_params(&mut view) else {
+            return ResponsePrepareProposal { txs: Vec::new() };
+        };
+        let mut senders = HashMap::new();
+        let mut txs = Vec::new();
+        let mut bytes = 0usize;
+        let mut fuel = 0u64;
+        for raw in req.txs {
+            if bytes + raw.len() > max_bytes {
+                continue;
+            }
+            let Ok(tx) = decode_and_verify(&raw) else {
+                continue;
+            };
+            if fuel.saturating_add(tx.body.fuel_limit) > params.max_block_fuel {
+                continue;
+            }
+            if admit_in_sequence(&mut view, &chain_id, &params, &tx, &mut senders).is_err() {
+                continue;
+            }
+            fuel += tx.body.fuel_limit;
+            bytes += raw.len();
+            txs.push(raw);
+        }
+        ResponsePrepareProposal { txs }
+    }
+
+    fn process_proposal(&self, req: RequestProcessProposal) -> ResponseProcessProposal {
+        match self.check_block_txs(&req.txs) {
+            Ok(()) => ResponseProcessProposal {
+                status: ProposalStatus::Accept as i32,
+            },
+            Err((index, reason)) => {
+                warn!(target: TARGET, height = req.height, index, %reason, "rejecting proposal with an invalid transaction");
+                ResponseProcessProposal {
+                    status: ProposalStatus::Reject as i32,
+                }
+            }
+        }
+    }
+
+    fn extend_vote(&self, _req: RequestExtendVote) -> ResponseExtendVote {
+        // Wired for the threshold-signing and Ethereum steps; nothing to carry yet.
+        ResponseExtendVote {
+            vote_extension: Bytes::new(),
+        }
+    }
+
+    fn verify_vote_extension(
+        &self,
+        req: RequestVerifyVoteExtension,
+    ) -> ResponseVerifyVoteExtension {
+        let status = if req.vote_extension.is_empty() {
+            VerifyStatus::Accept
+        } else {
+            warn!(target: TARGET, len = req.vote_extension.len(), max = MAX_VOTE_EXTENSION_BYTES,
+                  "rejecting a vote extension: none is defined yet");
+            VerifyStatus::Reject
+        };
+        ResponseVerifyVoteExtension {
+            status: status as i32,
+        }
+    }
+
+    fn finalize_block(&self, req: RequestFinalizeBlock) -> ResponseFinalizeBlock {
+        match self.finalize_inner(req) {
+            Ok(r) => r,
+            Err(e) => halt("FinalizeBlock failed", e),
+        }
+    }
+
+    fn commit(&self) -> ResponseCommit {
+        if let Err(e) = self.commit_inner() {
+            halt("Commit failed", e);
+        }
+        ResponseCommit { retain_height: 0 }
+    }
+}

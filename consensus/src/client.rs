@@ -1,0 +1,330 @@
+//! A blocking client of a node's CometBFT RPC: submit transactions, wait for their results, and
+//! read state with proofs checked against an app hash from a commit signed by ≥ 2/3 of the
+//! validator set of that height.
+//!
+//! Trust: the signed header is checked against the validator set the node reports for that
+//! height (its hash must match the header's `validators_hash`, and > 2/3 of its power must have
+//! signed). A full light client that follows validator-set changes from a trusted genesis is the
+//! next step; until then a client should talk to a node it runs or trusts for the set.
+
+use crate::execute::TxOutcome;
+use crate::query::{self, verify_key, VerifyError};
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tendermint_light_client_verifier::operations::{
+    ProdVotingPowerCalculator, VotingPowerCalculator,
+};
+use thiserror::Error;
+
+/// How long [`Client::wait_tx`] waits for a transaction to be committed.
+pub const DEFAULT_TX_TIMEOUT: Duration = Duration::from_secs(60);
+/// Per-request HTTP timeout.
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Most validators fetched per page (CometBFT's own maximum).
+const VALIDATORS_PER_PAGE: usize = 100;
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("cannot reach the node at {url}: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("node RPC error: {0}")]
+    Rpc(String),
+    #[error("unexpected answer from the node: {0}")]
+    Decode(String),
+    #[error("transaction refused by CheckTx (code {code}, {codespace}): {log}")]
+    Refused {
+        code: u32,
+        codespace: String,
+        log: String,
+    },
+    #[error("transaction {hash} was not committed within {secs} s")]
+    Timeout { hash: String, secs: u64 },
+    #[error("proof check failed: {0}")]
+    Verify(#[from] VerifyError),
+    #[error("light verification of block {height} failed: {message}")]
+    Light { height: u64, message: String },
+    #[error("query failed (code {code}): {log}")]
+    Query { code: u32, log: String },
+}
+
+/// The committed result of a transaction.
+#[derive(Debug, Clone)]
+pub struct CommittedTx {
+    pub hash: String,
+    pub height: u64,
+    pub code: u32,
+    pub codespace: String,
+    pub log: String,
+    pub outcome: TxOutcome,
+}
+
+/// A proven state read.
+#[derive(Debug, Clone)]
+pub struct ProvenValue {
+    pub height: u64,
+    pub app_hash: [u8; 32],
+    pub value: Option<Vec<u8>>,
+}
+
+/// `(code, log, height, value, proof)` of an ABCI query.
+type QueryAnswer = (u32, String, u64, Vec<u8>, Option<Vec<u8>>);
+
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(s: &str) -> Result<Vec<u8>, ClientError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|e| ClientError::Decode(format!("base64: {e}")))
+}
+
+fn str_u64(v: &Value) -> Option<u64> {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_u64())
+}
+
+impl Client {
+    /// `rpc` is CometBFT's RPC address, e.g. `http://127.0.0.1:26657`.
+    pub fn new(rpc: &str) -> Client {
+        let base = rpc.trim_end_matches('/').to_string();
+        let base = if base.starts_with("http://") || base.starts_with("https://") {
+            base
+        } else {
+            format!("http://{}", base.trim_start_matches("tcp://"))
+        };
+        Client {
+            base,
+            agent: ureq::AgentBuilder::new().timeout(HTTP_TIMEOUT).build(),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn call(&self, method: &str, params: Value) -> Result<Value, ClientError> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let resp = self.agent.post(&self.base).send_json(body);
+        let resp = match resp {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => {
+                return Err(ClientError::Unreachable {
+                    url: self.base.clone(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        let v: Value = resp
+            .into_json()
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        if let Some(err) = v.get("error") {
+            let msg = err
+                .get("data")
+                .and_then(Value::as_str)
+                .or_else(|| err.get("message").and_then(Value::as_str))
+                .unwrap_or("unknown error");
+            return Err(ClientError::Rpc(msg.to_string()));
+        }
+        v.get("result")
+            .cloned()
+            .ok_or_else(|| ClientError::Decode("no result".into()))
+    }
+
+    /// Latest block height and whether the node is catching up.
+    pub fn status(&self) -> Result<(u64, bool), ClientError> {
+        let r = self.call("status", json!({}))?;
+        let sync = &r["sync_info"];
+        let height = str_u64(&sync["latest_block_height"])
+            .ok_or_else(|| ClientError::Decode("status without a height".into()))?;
+        Ok((height, sync["catching_up"].as_bool().unwrap_or(false)))
+    }
+
+    /// Submits a transaction; returns its hash once CheckTx accepted it.
+    pub fn broadcast(&self, tx: &[u8]) -> Result<String, ClientError> {
+        let r = self.call("broadcast_tx_sync", json!({"tx": b64(tx)}))?;
+        let code = r["code"].as_u64().unwrap_or(0) as u32;
+        if code != 0 {
+            return Err(ClientError::Refused {
+                code,
+                codespace: r["codespace"].as_str().unwrap_or("").to_string(),
+                log: r["log"].as_str().unwrap_or("").to_string(),
+            });
+        }
+        Ok(r["hash"].as_str().unwrap_or("").to_string())
+    }
+
+    /// The committed result of a transaction, if it is in a block.
+    pub fn tx(&self, hash: &str) -> Result<Option<CommittedTx>, ClientError> {
+        let raw = hex::decode(hash).map_err(|e| ClientError::Decode(e.to_string()))?;
+        match self.call("tx", json!({"hash": b64(&raw), "prove": false})) {
+            Ok(r) => {
+                let res = &r["tx_result"];
+                let data = unb64(res["data"].as_str().unwrap_or(""))?;
+                let outcome = if data.is_empty() {
+                    TxOutcome::default()
+                } else {
+                    borsh::from_slice(&data).map_err(|e| ClientError::Decode(e.to_string()))?
+                };
+                Ok(Some(CommittedTx {
+                    hash: hash.to_string(),
+                    height: str_u64(&r["height"]).unwrap_or(0),
+                    code: res["code"].as_u64().unwrap_or(0) as u32,
+                    codespace: res["codespace"].as_str().unwrap_or("").to_string(),
+                    log: res["log"].as_str().unwrap_or("").to_string(),
+                    outcome,
+                }))
+            }
+            Err(ClientError::Rpc(msg)) if msg.contains("not found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits until a transaction is committed.
+    pub fn wait_tx(&self, hash: &str, timeout: Duration) -> Result<CommittedTx, ClientError> {
+        let start = Instant::now();
+        loop {
+            if let Some(tx) = self.tx(hash)? {
+                return Ok(tx);
+            }
+            if start.elapsed() > timeout {
+                return Err(ClientError::Timeout {
+                    hash: hash.to_string(),
+                    secs: timeout.as_secs(),
+                });
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
+    /// Submits and waits for the committed result.
+    pub fn submit(&self, tx: &[u8]) -> Result<CommittedTx, ClientError> {
+        let hash = self.broadcast(tx)?;
+        self.wait_tx(&hash, DEFAULT_TX_TIMEOUT)
+    }
+
+    fn abci_query(&self, path: &str, data: &[u8], height: u64) -> Result<QueryAnswer, ClientError> {
+        let r = self.call(
+            "abci_query",
+            json!({"path": path, "data": hex::encode(data), "height": height.to_string(), "prove": true}),
+        )?;
+        let resp = &r["response"];
+        let code = resp["code"].as_u64().unwrap_or(0) as u32;
+        let log = resp["log"].as_str().unwrap_or("").to_string();
+        let h = str_u64(&resp["height"]).unwrap_or(0);
+        let value = unb64(resp["value"].as_str().unwrap_or(""))?;
+        let proof = match resp["proofOps"]["ops"]
+            .as_array()
+            .and_then(|ops| ops.first())
+        {
+            Some(op) => {
+                if op["type"].as_str() != Some(query::PROOF_OP_TYPE) {
+                    return Err(ClientError::Decode("unknown proof type".into()));
+                }
+                Some(unb64(op["data"].as_str().unwrap_or(""))?)
+            }
+            None => None,
+        };
+        Ok((code, log, h, value, proof))
+    }
+
+    /// The app hash after block `height`, from the header of block `height + 1`, whose commit
+    /// must be signed by more than 2/3 of the validator power of that block.
+    pub fn verified_app_hash(&self, height: u64) -> Result<[u8; 32], ClientError> {
+        let next = height + 1;
+        let light = |message: String| ClientError::Light {
+            height: next,
+            message,
+        };
+        // Wait for the next block (blocks come every timeout_commit).
+        let start = Instant::now();
+        while self.status()?.0 < next {
+            if start.elapsed() > DEFAULT_TX_TIMEOUT {
+                return Err(light("the next block did not arrive".into()));
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+        let commit: tendermint_rpc::endpoint::commit::Response =
+            serde_json::from_value(self.call("commit", json!({"height": next.to_string()}))?)
+                .map_err(|e| light(format!("commit: {e}")))?;
+        let mut validators = Vec::new();
+        let mut page = 1;
+        loop {
+            let resp: tendermint_rpc::endpoint::validators::Response = serde_json::from_value(
+                self.call(
+                    "validators",
+                    json!({"height": next.to_string(), "page": page.to_string(), "per_page": VALIDATORS_PER_PAGE.to_string()}),
+                )?,
+            )
+            .map_err(|e| light(format!("validators: {e}")))?;
+            let n = resp.validators.len();
+            validators.extend(resp.validators);
+            if validators.len() >= resp.total as usize || n == 0 {
+                break;
+            }
+            page += 1;
+        }
+        let set = tendermint::validator::Set::without_proposer(validators);
+        let header = &commit.signed_header.header;
+        if header.validators_hash != set.hash() {
+            return Err(light("validator set does not match the header".into()));
+        }
+        if commit.signed_header.commit.block_id.hash != header.hash() {
+            return Err(light("commit is for another block".into()));
+        }
+        ProdVotingPowerCalculator::default()
+            .check_signers_overlap(&commit.signed_header, &set)
+            .map_err(|e| light(e.to_string()))?;
+        let app_hash: [u8; 32] = header
+            .app_hash
+            .as_bytes()
+            .try_into()
+            .map_err(|_| light("app hash is not 32 bytes".into()))?;
+        Ok(app_hash)
+    }
+
+    /// Reads a raw state key at the latest height and checks its proof.
+    pub fn get_proven(&self, key: &[u8]) -> Result<ProvenValue, ClientError> {
+        let (code, log, height, value, proof) = self.abci_query("/key", key, 0)?;
+        if code != query::CODE_OK && code != query::CODE_NOT_FOUND {
+            return Err(ClientError::Query { code, log });
+        }
+        let proof = proof.ok_or_else(|| ClientError::Decode("answer carries no proof".into()))?;
+        let value = (code == query::CODE_OK).then_some(value);
+        let app_hash = self.verified_app_hash(height)?;
+        verify_key(app_hash, key, value.as_deref(), &proof)?;
+        Ok(ProvenValue {
+            height,
+            app_hash,
+            value,
+        })
+    }
+
+    /// Reads a function's file at the latest height, proven.
+    pub fn file_proven(
+        &self,
+        function: &str,
+        path: &str,
+    ) -> Result<(u64, Result<Vec<u8>, String>), ClientError> {
+        let (code, log, height, value, _) =
+            self.abci_query(&format!("/file/{function}"), path.as_bytes(), 0)?;
+        if code != query::CODE_OK && code != query::CODE_NOT_FOUND {
+            return Err(ClientError::Query { code, log });
+        }
+        let app_hash = self.verified_app_hash(height)?;
+        match query::verify_file(app_hash, function, path, &value) {
+            Ok(bytes) => Ok((height, Ok(bytes))),
+            Err(VerifyError::Inspect(e)) => Ok((height, Err(e))),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

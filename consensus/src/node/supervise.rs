@@ -1,0 +1,119 @@
+//! `nexus node start`: serve ABCI, run `cometbft` as a child, stop both cleanly.
+
+use super::home::NodeHome;
+use super::{cometbft_binary, io_err, NodeError};
+use crate::app::NexusApp;
+use nexus_runtime::{Engine, Runtime};
+use nexus_store::Store;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tracing::{error, info};
+
+const TARGET: &str = "nexus::node";
+/// Read window of the ABCI server's connections.
+pub const ABCI_READ_BUF_BYTES: usize = 1 << 20;
+/// How long CometBFT gets to stop after SIGTERM before it is killed.
+pub const COMETBFT_STOP_GRACE: Duration = Duration::from_secs(10);
+const SUPERVISE_TICK: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    #[error("opening the state store: {0}")]
+    Store(#[from] nexus_store::StoreError),
+    #[error("starting the runtime: {0}")]
+    Runtime(#[from] nexus_runtime::RuntimeError),
+    #[error("cannot listen for ABCI on {addr}: {message}")]
+    Abci { addr: String, message: String },
+    #[error("cometbft exited unexpectedly ({status}); its log is {log}")]
+    CometExited { status: String, log: String },
+}
+
+/// Runs the node until SIGTERM/SIGINT (Ok) or until CometBFT dies (Err).
+pub fn start(home: &NodeHome) -> Result<(), StartError> {
+    std::fs::create_dir_all(home.path.join("data"))
+        .map_err(io_err("creating the data directory"))?;
+    let store = Arc::new(Store::open(&home.path.join("data/state"))?);
+    let engine = Engine::with_disk_cache(&home.path.join("data/module-cache"))?;
+    let runtime = Runtime::new(engine)?;
+    let app = NexusApp::new(store.clone(), runtime);
+    let addr = home.config.abci_addr();
+    let server = tendermint_abci::ServerBuilder::new(ABCI_READ_BUF_BYTES)
+        .bind(&addr, app)
+        .map_err(|e| StartError::Abci {
+            addr: addr.clone(),
+            message: e.to_string(),
+        })?;
+    std::thread::Builder::new()
+        .name("abci".into())
+        .spawn(move || {
+            if let Err(e) = server.listen() {
+                error!(target: TARGET, "ABCI server stopped: {e}");
+            }
+        })
+        .map_err(io_err("spawning the ABCI thread"))?;
+    info!(target: TARGET, %addr, height = store.latest_height(), "ABCI listening");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(io_err("installing signal handlers"))?;
+    }
+    let log_path = home.path.join("cometbft.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(io_err("opening cometbft.log"))?;
+    let log_err = log.try_clone().map_err(io_err("cloning the log handle"))?;
+    let mut child = Command::new(cometbft_binary())
+        .arg("start")
+        .arg("--home")
+        .arg(home.comet_home())
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| NodeError::Command {
+            command: "cometbft start".into(),
+            message: format!("{e} (is CometBFT installed? deploy/install-deps.sh installs it)"),
+        })?;
+    info!(target: TARGET, pid = child.id(), log = %log_path.display(), "cometbft started");
+
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            info!(target: TARGET, "stopping");
+            stop_child(&mut child);
+            info!(target: TARGET, height = store.latest_height(), "stopped cleanly");
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait().map_err(io_err("waiting for cometbft"))? {
+            return Err(StartError::CometExited {
+                status: status.to_string(),
+                log: log_path.display().to_string(),
+            });
+        }
+        std::thread::sleep(SUPERVISE_TICK);
+    }
+}
+
+fn stop_child(child: &mut Child) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: sending a signal to our own child process id.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let start = Instant::now();
+    while start.elapsed() < COMETBFT_STOP_GRACE {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(SUPERVISE_TICK);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

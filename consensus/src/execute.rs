@@ -243,8 +243,17 @@ impl<'a> BlockExecutor<'a> {
         let height = self.block.height;
         // Reserve the maximum fee so an action cannot spend what the fee needs.
         let max_fee = max_fee(tx);
-        let spendable = |ledger: &Ledger| -> Result<u128, TxError> {
-            Ok(ledger.account(&sender)?.balance.saturating_sub(max_fee))
+        // What the sender may move out in this action: its balance minus the maximum fee.
+        let require_spendable = |ledger: &Ledger, amount: u128| -> Result<(), TxError> {
+            let available = ledger.account(&sender)?.balance.saturating_sub(max_fee);
+            if available < amount {
+                return Err(TxError::InsufficientBalance {
+                    address: sender,
+                    balance: available,
+                    needed: amount,
+                });
+            }
+            Ok(())
         };
         match &tx.body.kind {
             TxKind::Transfer { to, amount } => {
@@ -252,41 +261,29 @@ impl<'a> BlockExecutor<'a> {
                     return Err(TxError::ZeroAmount);
                 }
                 let mut ledger = Ledger::new(view);
-                let available = spendable(&ledger)?;
-                if available < *amount {
-                    return Err(TxError::InsufficientBalance {
-                        address: sender,
-                        balance: available,
-                        needed: *amount,
-                    });
-                }
+                require_spendable(&ledger, *amount)?;
                 let mut from = ledger.account(&sender)?;
                 from.balance -= amount;
                 ledger.set_account(&sender, &from);
                 ledger.credit(to, *amount)?;
                 Ok(())
             }
-            TxKind::Deploy(spec) => {
-                if registry::lookup(view, &spec.name)?.is_some() {
-                    return Err(TxError::FunctionExists(spec.name.clone()));
-                }
-                self.runtime.deploy(
-                    view,
-                    &spec.code,
-                    &spec.config(),
-                    &sender.to_string(),
-                    height,
-                )?;
-                Ok(())
-            }
-            TxKind::Upgrade(spec) => {
-                let record = registry::lookup(view, &spec.name)?
-                    .ok_or_else(|| TxError::UnknownFunction(spec.name.clone()))?;
-                if record.owner != sender.to_string() {
-                    return Err(TxError::NotOwner {
-                        function: spec.name.clone(),
-                        owner: record.owner,
-                    });
+            TxKind::Deploy(spec) | TxKind::Upgrade(spec) => {
+                let existing = registry::lookup(view, &spec.name)?;
+                match (&tx.body.kind, existing) {
+                    (TxKind::Deploy(_), Some(_)) => {
+                        return Err(TxError::FunctionExists(spec.name.clone()))
+                    }
+                    (TxKind::Upgrade(_), None) => {
+                        return Err(TxError::UnknownFunction(spec.name.clone()))
+                    }
+                    (TxKind::Upgrade(_), Some(record)) if record.owner != sender.to_string() => {
+                        return Err(TxError::NotOwner {
+                            function: spec.name.clone(),
+                            owner: record.owner,
+                        });
+                    }
+                    _ => {}
                 }
                 self.runtime.deploy(
                     view,
@@ -330,13 +327,7 @@ impl<'a> BlockExecutor<'a> {
                 amount,
             } => {
                 let mut ledger = Ledger::new(view);
-                if spendable(&ledger)? < *amount {
-                    return Err(TxError::InsufficientBalance {
-                        address: sender,
-                        balance: spendable(&ledger)?,
-                        needed: *amount,
-                    });
-                }
+                require_spendable(&ledger, *amount)?;
                 staking::create_validator(
                     &mut ledger,
                     self.params,
@@ -348,13 +339,7 @@ impl<'a> BlockExecutor<'a> {
             }
             TxKind::Delegate { validator, amount } => {
                 let mut ledger = Ledger::new(view);
-                if spendable(&ledger)? < *amount {
-                    return Err(TxError::InsufficientBalance {
-                        address: sender,
-                        balance: spendable(&ledger)?,
-                        needed: *amount,
-                    });
-                }
+                require_spendable(&ledger, *amount)?;
                 staking::delegate(&mut ledger, sender, *validator, *amount)
             }
             TxKind::Undelegate { validator, amount } => {

@@ -542,3 +542,37 @@ fn double_sign_evidence_slashes_tombstones_and_removes_the_validator() {
     assert_eq!(b6.tx_results[0].code, 17, "{}", b6.tx_results[0].log);
     assert!(b6.tx_results[0].log.contains("tombstoned"));
 }
+
+#[test]
+fn only_the_owner_may_upgrade_and_deploy_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = keys();
+    let app = open_app(dir.path());
+    init(&app, &net);
+    let spec = |version: &str| FunctionSpec {
+        name: "counter".into(),
+        version: version.into(),
+        code: counter_wasm(),
+        args: vec![],
+        env: vec![],
+        fuel: None,
+        memory_pages: None,
+    };
+    let b1 = block(
+        &app,
+        1,
+        vec![
+            tx(&net.alice, 0, TxKind::Upgrade(spec("0"))),
+            tx(&net.alice, 1, TxKind::Deploy(spec("1"))),
+            tx(&net.bob, 0, TxKind::Deploy(spec("x"))),
+            tx(&net.bob, 1, TxKind::Upgrade(spec("x"))),
+            tx(&net.alice, 2, TxKind::Upgrade(spec("2"))),
+        ],
+    );
+    let codes: Vec<u32> = b1.tx_results.iter().map(|r| r.code).collect();
+    assert_eq!(codes, vec![14, 0, 13, 15, 0], "{:?}", b1.tx_results);
+    let (raw, _) = app.store().get_with_proof(b"fn/counter", 1).unwrap();
+    let record: nexus_runtime::FunctionRecord = borsh::from_slice(&raw.unwrap()).unwrap();
+    assert_eq!(record.version, "2");
+    assert_eq!(record.owner, net.alice.address().to_string());
+}

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The main job, from a fresh machine: installs what it needs, builds the nexus CLI and the
-# example counter function, deploys it into a local state directory and invokes it, then reads
-# its key-value state back with a Merkle proof checked against the state root.
+# The main job, from a fresh machine: installs what it needs (Debian packages, CometBFT, guest
+# toolchains), builds the nexus CLI and the example counter function, starts a 4-validator
+# network on loopback (real CometBFT processes), deploys the counter with a transaction, invokes
+# it with transactions, and reads its state back from every validator, each read proven against
+# an app hash signed by more than 2/3 of the validators.
 #
-#   deploy/main.sh [STATE_DIR]      (default: a new temporary directory)
+#   deploy/main.sh [DEVNET_DIR]      (default: ~/.nexus/devnet-main; replaced on every run)
 #
-# (The local network of validators and the Ethereum round trip arrive with later issues.)
+# The network keeps running afterwards; the script prints how to use it and how to stop it.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -21,11 +23,37 @@ NEXUS="$CARGO_TARGET_DIR/debug/nexus"
 echo "==> building examples/counter with 'nexus build'"
 "$NEXUS" build examples/counter --out "$NEXUS_GUESTS_DIR"
 
-STATE="${1:-$(mktemp -d -t nexus-state.XXXXXX)}"
-echo "==> state directory: $STATE"
+DEVNET="${1:-$HOME/.nexus/devnet-main}"
+BASE_PORT="${NEXUS_BASE_PORT:-26600}"
+if [ -f "$DEVNET/devnet.json" ]; then
+  echo "==> removing the previous devnet in $DEVNET"
+  "$NEXUS" devnet down --dir "$DEVNET" --purge >/dev/null
+fi
+echo "==> starting 4 validators (CometBFT $(${NEXUS_COMETBFT:-cometbft} version)) in $DEVNET"
+"$NEXUS" devnet up --dir "$DEVNET" --validators 4 --base-port "$BASE_PORT"
+export NEXUS_NODE="http://127.0.0.1:$((BASE_PORT + 1))"
+FAUCET="$DEVNET/faucet.key"
+
+echo "==> nexus deploy counter.wasm"
+"$NEXUS" deploy "$NEXUS_GUESTS_DIR/counter.wasm" --from "$FAUCET"
 for by in 1 2 3; do
-  echo "==> nexus run counter.wasm  (input {\"by\": $by})"
-  echo "{\"by\": $by}" | "$NEXUS" run "$NEXUS_GUESTS_DIR/counter.wasm" --state "$STATE" --input -
+  echo "==> nexus invoke counter --input '{\"by\": $by}'"
+  "$NEXUS" invoke counter --input "{\"by\": $by}" --from "$FAUCET"
 done
-echo "==> nexus kv get counter count (little-endian u64, proven against the state root)"
-"$NEXUS" kv get counter count --state "$STATE"
+
+echo "==> the counter read back from every validator (little-endian u64, proven)"
+for i in 0 1 2 3; do
+  printf 'node%s  ' "$i"
+  "$NEXUS" query kv counter count --node "http://127.0.0.1:$((BASE_PORT + 10 * i + 1))" 2>&1 | tr '\n' ' '
+  echo
+done
+"$NEXUS" devnet status --dir "$DEVNET"
+cat <<MSG
+
+The devnet keeps running. Try:
+  export NEXUS_NODE=$NEXUS_NODE
+  $NEXUS invoke counter --input '{"by": 10}' --from $FAUCET
+  $NEXUS query validators
+Stop it with:
+  $NEXUS devnet down --dir $DEVNET
+MSG

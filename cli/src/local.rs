@@ -88,7 +88,7 @@ fn open_existing_store(state: &Path) -> Result<Arc<Store>> {
     open_store(state)
 }
 
-fn load_config(module: &Path, manifest: Option<&Path>) -> Result<FunctionConfig> {
+pub(crate) fn load_config(module: &Path, manifest: Option<&Path>) -> Result<FunctionConfig> {
     let default_manifest = module.with_extension("toml");
     let path = manifest.map(Path::to_path_buf).or_else(|| {
         default_manifest
@@ -114,7 +114,7 @@ fn load_config(module: &Path, manifest: Option<&Path>) -> Result<FunctionConfig>
     Ok(crate::manifest_config(&manifest))
 }
 
-fn read_input(input: Option<&str>) -> Result<Vec<u8>> {
+pub(crate) fn read_input(input: Option<&str>) -> Result<Vec<u8>> {
     let limit = nexus_runtime::limits::MAX_INPUT_BYTES as u64;
     let mut buf = Vec::new();
     match input {

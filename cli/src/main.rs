@@ -1,10 +1,10 @@
-//! The `nexus` command line: local runs (`run`, `fs`, `kv`) and guest builds (`build`).
-//!
-//! Network commands (`node`, `deploy`, `invoke`, `query`, `devnet`, ...) arrive with the
-//! consensus issue; this binary only wires subcommands to library crates.
+//! The `nexus` command line: local runs (`run`, `fs`, `kv`), guest builds (`build`), zk-Functions
+//! (`zk`), and the network (`node`, `devnet`, `keys`, transactions, `query`). This binary only
+//! wires subcommands to library crates.
 
 mod build;
 mod local;
+mod net;
 mod new;
 mod zk;
 
@@ -60,6 +60,43 @@ enum Command {
         #[command(subcommand)]
         command: local::KvCommand,
     },
+    /// Run a validator node (`init`, `start`).
+    Node {
+        #[command(subcommand)]
+        command: net::node::NodeCommand,
+    },
+    /// A local network of validators on loopback (`up`, `down`, `status`, `add-node`).
+    Devnet {
+        #[command(subcommand)]
+        command: net::devnet::DevnetCommand,
+    },
+    /// Account keys (`new`, `list`, `show`).
+    Keys {
+        #[command(subcommand)]
+        command: net::keys::KeysCommand,
+    },
+    /// Send tokens to an address.
+    Transfer(net::txs::TransferArgs),
+    /// Deploy a function (module plus manifest) to the network.
+    Deploy(net::txs::DeployArgs),
+    /// Replace the code and configuration of a function you own (its state is kept).
+    Upgrade(net::txs::DeployArgs),
+    /// Invoke a function by transaction; waits for the block and prints its output.
+    Invoke(net::txs::InvokeArgs),
+    /// Delegate stake to a validator.
+    Stake(net::txs::StakeArgs),
+    /// Start unbonding stake from a validator (it returns after the unbonding period).
+    Unbond(net::txs::StakeArgs),
+    /// Validator operations signed with a node's operator key (`create`, `unjail`).
+    Validator {
+        #[command(subcommand)]
+        command: net::txs::ValidatorCommand,
+    },
+    /// Read network state, every value proven against a validator-signed app hash.
+    Query {
+        #[command(subcommand)]
+        command: net::query::QueryCommand,
+    },
     /// zk-Functions (RV32IM programs).
     Zk {
         #[command(subcommand)]
@@ -74,6 +111,7 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match dispatch(cli) {
@@ -111,6 +149,17 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Fs { command } => local::fs(command),
         Command::Kv { command } => local::kv(command),
         Command::Zk { command } => zk::zk(command),
+        Command::Node { command } => net::node::node(command),
+        Command::Devnet { command } => net::devnet::devnet(command),
+        Command::Keys { command } => net::keys::keys(command),
+        Command::Transfer(a) => net::txs::transfer(a),
+        Command::Deploy(a) => net::txs::deploy(a, false),
+        Command::Upgrade(a) => net::txs::deploy(a, true),
+        Command::Invoke(a) => net::txs::invoke(a),
+        Command::Stake(a) => net::txs::stake(a, false),
+        Command::Unbond(a) => net::txs::stake(a, true),
+        Command::Validator { command } => net::txs::validator(command),
+        Command::Query { command } => net::query::query(command),
     }
 }
 

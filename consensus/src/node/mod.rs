@@ -16,6 +16,7 @@
 //! touches paths outside it (RocksDB opens its own directory by path, inside the home).
 
 mod config;
+pub mod devnet;
 mod home;
 mod supervise;
 

@@ -70,7 +70,28 @@ pub fn start(home: &NodeHome) -> Result<(), StartError> {
         .open(&log_path)
         .map_err(io_err("opening cometbft.log"))?;
     let log_err = log.try_clone().map_err(io_err("cloning the log handle"))?;
-    let mut child = Command::new(cometbft_binary())
+    let mut command = Command::new(cometbft_binary());
+    // If this process dies without stopping CometBFT (SIGKILL, a crash), the kernel kills
+    // CometBFT too: a node never leaves an orphan holding its ports and its data directory.
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // async-signal-safe functions (prctl, getppid).
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        let parent = libc::getpid();
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other(
+                    "the node exited while starting cometbft",
+                ));
+            }
+            Ok(())
+        });
+    }
+    let mut child = command
         .arg("start")
         .arg("--home")
         .arg(home.comet_home())

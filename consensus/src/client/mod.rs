@@ -11,6 +11,8 @@ use crate::execute::TxOutcome;
 use crate::query::{self, verify_key, VerifyError};
 use base64::Engine as _;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tendermint_light_client_verifier::operations::{
     ProdVotingPowerCalculator, VotingPowerCalculator,
@@ -24,6 +26,9 @@ pub const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Most validators fetched per page (CometBFT's own maximum).
 const VALIDATORS_PER_PAGE: usize = 100;
+
+mod reads;
+pub use reads::AtHeight;
 
 #[derive(Debug, Error)]
 pub enum ClientError {
@@ -60,6 +65,13 @@ pub struct CommittedTx {
     pub outcome: TxOutcome,
 }
 
+/// What a node's application last committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppStatus {
+    pub height: u64,
+    pub app_hash: [u8; 32],
+}
+
 /// A proven state read.
 #[derive(Debug, Clone)]
 pub struct ProvenValue {
@@ -74,7 +86,12 @@ type QueryAnswer = (u32, String, u64, Vec<u8>, Option<Vec<u8>>);
 pub struct Client {
     base: String,
     agent: ureq::Agent,
+    /// App hashes already light-verified, by height.
+    verified: Mutex<BTreeMap<u64, [u8; 32]>>,
 }
+
+/// Verified app hashes a client remembers.
+const MAX_VERIFIED_HASHES: usize = 1024;
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -104,6 +121,7 @@ impl Client {
         Client {
             base,
             agent: ureq::AgentBuilder::new().timeout(HTTP_TIMEOUT).build(),
+            verified: Mutex::default(),
         }
     }
 
@@ -147,6 +165,21 @@ impl Client {
         let height = str_u64(&sync["latest_block_height"])
             .ok_or_else(|| ClientError::Decode("status without a height".into()))?;
         Ok((height, sync["catching_up"].as_bool().unwrap_or(false)))
+    }
+
+    /// The application's last committed height and app hash (ABCI `Info`, through the node).
+    pub fn app_status(&self) -> Result<AppStatus, ClientError> {
+        let r = self.call("abci_info", json!({}))?;
+        let resp = &r["response"];
+        let height = str_u64(&resp["last_block_height"]).unwrap_or(0);
+        let raw = unb64(resp["last_block_app_hash"].as_str().unwrap_or(""))?;
+        let app_hash = if raw.is_empty() {
+            [0u8; 32]
+        } else {
+            raw.try_into()
+                .map_err(|_| ClientError::Decode("app hash is not 32 bytes".into()))?
+        };
+        Ok(AppStatus { height, app_hash })
     }
 
     /// Submits a transaction; returns its hash once CheckTx accepted it.
@@ -240,6 +273,23 @@ impl Client {
     /// The app hash after block `height`, from the header of block `height + 1`, whose commit
     /// must be signed by more than 2/3 of the validator power of that block.
     pub fn verified_app_hash(&self, height: u64) -> Result<[u8; 32], ClientError> {
+        if let Some(hash) = self.verified_lock().get(&height) {
+            return Ok(*hash);
+        }
+        let hash = self.light_verify_app_hash(height)?;
+        let mut cache = self.verified_lock();
+        if cache.len() >= MAX_VERIFIED_HASHES {
+            cache.clear();
+        }
+        cache.insert(height, hash);
+        Ok(hash)
+    }
+
+    fn verified_lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, [u8; 32]>> {
+        self.verified.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn light_verify_app_hash(&self, height: u64) -> Result<[u8; 32], ClientError> {
         let next = height + 1;
         let light = |message: String| ClientError::Light {
             height: next,
@@ -294,7 +344,12 @@ impl Client {
 
     /// Reads a raw state key at the latest height and checks its proof.
     pub fn get_proven(&self, key: &[u8]) -> Result<ProvenValue, ClientError> {
-        let (code, log, height, value, proof) = self.abci_query("/key", key, 0)?;
+        self.get_proven_at(key, 0)
+    }
+
+    /// Reads a raw state key at `height` (0 = latest) and checks its proof.
+    pub fn get_proven_at(&self, key: &[u8], height: u64) -> Result<ProvenValue, ClientError> {
+        let (code, log, height, value, proof) = self.abci_query("/key", key, height)?;
         if code != query::CODE_OK && code != query::CODE_NOT_FOUND {
             return Err(ClientError::Query { code, log });
         }

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | `/key` | a raw state key | the raw value (proof in `proof_ops`, type [`PROOF_OP_TYPE`]) |
 //! | `/file/<function>` | a file path | borsh [`ProvenReads`]: every key the file read touched |
+//! | `/root` | empty | the 32-byte state root at the height (unproven: the node's own account, for comparing nodes) |
 //!
 //! A file is checked by replaying the read on the client over exactly the proven entries
 //! ([`verify_file`]); a read of any key outside them is an error, never a silent "absent".
@@ -142,6 +143,17 @@ pub fn handle(store: &Arc<Store>, req: RequestQuery) -> ResponseQuery {
                         data: proof.to_bytes(),
                     }],
                 }),
+                height: height as i64,
+                ..Default::default()
+            },
+            Err(e) => error(CODE_UNAVAILABLE, e.to_string()),
+        };
+    }
+    if req.path == "/root" {
+        return match store.root_hash_at(height) {
+            Ok(root) => ResponseQuery {
+                code: CODE_OK,
+                value: Bytes::copy_from_slice(&root),
                 height: height as i64,
                 ..Default::default()
             },

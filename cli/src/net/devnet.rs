@@ -71,6 +71,9 @@ pub enum DevnetCommand {
     AddNode {
         #[arg(long, env = "NEXUS_DEVNET_DIR")]
         dir: Option<PathBuf>,
+        /// Only create its home; start it later with `up --node <index>`.
+        #[arg(long)]
+        no_start: bool,
     },
 }
 
@@ -303,7 +306,7 @@ pub fn devnet(command: DevnetCommand) -> Result<i32> {
             }
             Ok(0)
         }
-        DevnetCommand::AddNode { dir } => {
+        DevnetCommand::AddNode { dir, no_start } => {
             let dir = devnet_dir(dir);
             let (net, home) = devnet::add_node(&dir)?;
             let node = net.nodes.last().expect("add_node appends a node");
@@ -313,7 +316,9 @@ pub fn devnet(command: DevnetCommand) -> Result<i32> {
                 home.path.display(),
                 node.operator
             );
-            start_nodes(&[node], false)?;
+            if !no_start {
+                start_nodes(&[node], false)?;
+            }
             Ok(0)
         }
     }

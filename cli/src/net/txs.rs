@@ -35,10 +35,31 @@ pub struct TxArgs {
     /// Nonce to use (default: the account's current nonce, read with a proof).
     #[arg(long)]
     pub nonce: Option<u64>,
+    /// Return once the node's mempool accepted the transaction (prints its hash) instead of
+    /// waiting for its block.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
-/// Signs `kind` for the sender and submits it; returns the committed result.
-pub fn submit_as(key: &AccountKey, args: &TxArgs, kind: TxKind) -> Result<CommittedTx> {
+/// Signs `kind` for the sender, submits it and prints the result (or only the hash with
+/// `--no-wait`); returns the exit code.
+pub fn send_as(key: &AccountKey, args: &TxArgs, kind: TxKind) -> Result<i32> {
+    let tx = sign(key, args, kind)?;
+    let client = args.node.client();
+    if args.no_wait {
+        let hash = client.broadcast(&tx)?;
+        if args.node.json {
+            println!("{}", serde_json::json!({ "hash": hash }));
+        } else {
+            println!("tx       {hash} (accepted into the mempool)");
+        }
+        return Ok(0);
+    }
+    Ok(report(&client.submit(&tx)?, args.node.json))
+}
+
+/// The signed, encoded transaction.
+fn sign(key: &AccountKey, args: &TxArgs, kind: TxKind) -> Result<Vec<u8>> {
     let client = args.node.client();
     let chain_id = client.chain_id().context("reading the chain id")?;
     let params = client.params().context("reading chain parameters")?.value;
@@ -74,14 +95,12 @@ pub fn submit_as(key: &AccountKey, args: &TxArgs, kind: TxKind) -> Result<Commit
             intrinsic_fuel(&params, &probe).saturating_add(execution)
         }
     };
-    let tx = body(fuel_limit).sign(key).encode();
-    let committed = client.submit(&tx)?;
-    Ok(committed)
+    Ok(body(fuel_limit).sign(key).encode())
 }
 
-fn submit(args: &TxArgs, kind: TxKind) -> Result<CommittedTx> {
+fn send(args: &TxArgs, kind: TxKind) -> Result<i32> {
     let key = resolve(&args.from, &args.keys)?;
-    submit_as(&key, args, kind)
+    send_as(&key, args, kind)
 }
 
 /// Prints a committed transaction; the exit code is 0 only if it succeeded.
@@ -145,14 +164,13 @@ pub fn transfer(a: TransferArgs) -> Result<i32> {
     if a.amount == 0 {
         bail!("--amount must be positive");
     }
-    let tx = submit(
+    send(
         &a.tx,
         TxKind::Transfer {
             to: a.to,
             amount: a.amount,
         },
-    )?;
-    Ok(report(&tx, a.tx.node.json))
+    )
 }
 
 #[derive(Args)]
@@ -196,17 +214,15 @@ fn function_spec(a: &DeployArgs) -> Result<FunctionSpec> {
 
 pub fn deploy(a: DeployArgs, upgrade: bool) -> Result<i32> {
     let spec = function_spec(&a)?;
-    let name = spec.name.clone();
+    if !a.tx.node.json {
+        println!("function {}", spec.name);
+    }
     let kind = if upgrade {
         TxKind::Upgrade(spec)
     } else {
         TxKind::Deploy(spec)
     };
-    let tx = submit(&a.tx, kind)?;
-    if !a.tx.node.json && tx.code == 0 {
-        println!("function {name}");
-    }
-    Ok(report(&tx, a.tx.node.json))
+    send(&a.tx, kind)
 }
 
 #[derive(Args)]
@@ -237,14 +253,13 @@ pub fn invoke(a: InvokeArgs) -> Result<i32> {
     }
     nexus_runtime::registry::validate_name(&a.function)
         .with_context(|| format!("function name `{}`", a.function))?;
-    let tx = submit(
+    send(
         &a.tx,
         TxKind::Invoke {
             function: a.function,
             input,
         },
-    )?;
-    Ok(report(&tx, a.tx.node.json))
+    )
 }
 
 #[derive(Args)]
@@ -273,8 +288,7 @@ pub fn stake(a: StakeArgs, unbond: bool) -> Result<i32> {
             amount: a.amount,
         }
     };
-    let tx = submit(&a.tx, kind)?;
-    Ok(report(&tx, a.tx.node.json))
+    send(&a.tx, kind)
 }
 
 /// Validator operations signed with a node home's operator key.
@@ -323,7 +337,7 @@ pub fn validator(command: ValidatorCommand) -> Result<i32> {
         fuel_limit: None,
         fuel_price: None,
         nonce: None,
+        no_wait: false,
     };
-    let tx = submit_as(&key, &args, kind)?;
-    Ok(report(&tx, args.node.json))
+    send_as(&key, &args, kind)
 }

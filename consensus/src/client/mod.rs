@@ -182,6 +182,17 @@ impl Client {
         Ok(AppStatus { height, app_hash })
     }
 
+    /// The node's own state root after block `height` (unproven; for comparing nodes).
+    pub fn root_at(&self, height: u64) -> Result<[u8; 32], ClientError> {
+        let (code, log, _, value, _) = self.abci_query("/root", &[], height)?;
+        if code != query::CODE_OK {
+            return Err(ClientError::Query { code, log });
+        }
+        value
+            .try_into()
+            .map_err(|_| ClientError::Decode("root is not 32 bytes".into()))
+    }
+
     /// Submits a transaction; returns its hash once CheckTx accepted it.
     pub fn broadcast(&self, tx: &[u8]) -> Result<String, ClientError> {
         let r = self.call("broadcast_tx_sync", json!({"tx": b64(tx)}))?;
@@ -306,23 +317,9 @@ impl Client {
         let commit: tendermint_rpc::endpoint::commit::Response =
             serde_json::from_value(self.call("commit", json!({"height": next.to_string()}))?)
                 .map_err(|e| light(format!("commit: {e}")))?;
-        let mut validators = Vec::new();
-        let mut page = 1;
-        loop {
-            let resp: tendermint_rpc::endpoint::validators::Response = serde_json::from_value(
-                self.call(
-                    "validators",
-                    json!({"height": next.to_string(), "page": page.to_string(), "per_page": VALIDATORS_PER_PAGE.to_string()}),
-                )?,
-            )
+        let validators = self
+            .validator_infos(next)
             .map_err(|e| light(format!("validators: {e}")))?;
-            let n = resp.validators.len();
-            validators.extend(resp.validators);
-            if validators.len() >= resp.total as usize || n == 0 {
-                break;
-            }
-            page += 1;
-        }
         let set = tendermint::validator::Set::without_proposer(validators);
         let header = &commit.signed_header.header;
         if header.validators_hash != set.hash() {
@@ -340,6 +337,66 @@ impl Client {
             .try_into()
             .map_err(|_| light("app hash is not 32 bytes".into()))?;
         Ok(app_hash)
+    }
+
+    /// CometBFT's validator set at `height`, every page.
+    fn validator_infos(
+        &self,
+        height: u64,
+    ) -> Result<Vec<tendermint::validator::Info>, ClientError> {
+        let mut validators = Vec::new();
+        let mut page = 1;
+        loop {
+            let resp: tendermint_rpc::endpoint::validators::Response = serde_json::from_value(
+                self.call(
+                    "validators",
+                    json!({"height": height.to_string(), "page": page.to_string(), "per_page": VALIDATORS_PER_PAGE.to_string()}),
+                )?,
+            )
+            .map_err(|e| ClientError::Decode(format!("validators: {e}")))?;
+            let n = resp.validators.len();
+            validators.extend(resp.validators);
+            if validators.len() >= resp.total as usize || n == 0 {
+                return Ok(validators);
+            }
+            page += 1;
+        }
+    }
+
+    /// CometBFT's validator set at `height`: (ed25519 key, voting power), as the node reports it.
+    pub fn consensus_validators(&self, height: u64) -> Result<Vec<([u8; 32], u64)>, ClientError> {
+        self.validator_infos(height)?
+            .into_iter()
+            .map(|v| {
+                let key: [u8; 32] = v
+                    .pub_key
+                    .ed25519()
+                    .ok_or_else(|| ClientError::Decode("validator key is not ed25519".into()))?
+                    .as_bytes()
+                    .try_into()
+                    .map_err(|_| ClientError::Decode("bad ed25519 key".into()))?;
+                Ok((key, v.power.value()))
+            })
+            .collect()
+    }
+
+    /// Addresses (CometBFT's 20-byte validator addresses) that signed the commit of `height`.
+    pub fn commit_signers(&self, height: u64) -> Result<Vec<[u8; 20]>, ClientError> {
+        let commit: tendermint_rpc::endpoint::commit::Response =
+            serde_json::from_value(self.call("commit", json!({"height": height.to_string()}))?)
+                .map_err(|e| ClientError::Decode(format!("commit: {e}")))?;
+        Ok(commit
+            .signed_header
+            .commit
+            .signatures
+            .iter()
+            .filter_map(|s| match s {
+                tendermint::block::CommitSig::BlockIdFlagCommit {
+                    validator_address, ..
+                } => validator_address.as_bytes().try_into().ok(),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Reads a raw state key at the latest height and checks its proof.

@@ -1,0 +1,333 @@
+//! End-to-end tests of the network: real `nexus node` + `cometbft` processes on loopback, driven
+//! through the `nexus` CLI and the client library, with validators killed, paused and restarted.
+//!
+//! Each test owns a devnet on its own ports; devnets run one at a time.
+
+#[path = "support/devnet.rs"]
+mod devnet;
+mod support;
+
+use devnet::{run_ok, Devnet, Sender};
+use nexus_consensus::tx::TxKind;
+use nexus_consensus::AccountKey;
+use std::time::{Duration, Instant};
+
+const MINUTE: Duration = Duration::from_secs(60);
+/// Fuel limit of the test invocations (intrinsic cost + the counter's execution, with room).
+const INVOKE_FUEL: u64 = 5_000_000;
+const ACCOUNT_FUNDS: u128 = 1_000_000_000_000;
+
+fn counter_value(net: &Devnet, node: usize) -> u64 {
+    let client = net.client(node);
+    let v = client
+        .function_kv("counter", b"count")
+        .unwrap()
+        .value
+        .expect("counter has a count");
+    u64::from_le_bytes(v.try_into().unwrap())
+}
+
+/// Funds `n` fresh accounts from the faucet and returns their senders.
+fn funded_accounts(net: &Devnet, n: usize) -> Vec<Sender> {
+    let client = net.client(0);
+    let mut faucet = Sender::new(net.faucet(), &client);
+    let keys: Vec<AccountKey> = (0..n).map(|_| AccountKey::generate()).collect();
+    let mut last = String::new();
+    for k in &keys {
+        let tx = faucet.tx(
+            TxKind::Transfer {
+                to: k.address(),
+                amount: ACCOUNT_FUNDS,
+            },
+            100_000,
+        );
+        last = client.broadcast(&tx).unwrap();
+    }
+    let done = client.wait_tx(&last, MINUTE).unwrap();
+    assert_eq!(done.code, 0, "{}", done.log);
+    keys.into_iter().map(|k| Sender::new(k, &client)).collect()
+}
+
+/// Broadcasts `count` counter invocations (`by` 1 each), round-robin over senders and over the
+/// given nodes' RPCs; waits for all of them; returns how many succeeded.
+fn invoke_counter(net: &Devnet, senders: &mut [Sender], nodes: &[usize], count: usize) -> u64 {
+    let mut hashes = Vec::new();
+    for k in 0..count {
+        let s = &mut senders[k % senders.len()];
+        let tx = s.tx(
+            TxKind::Invoke {
+                function: "counter".into(),
+                input: br#"{"by": 1}"#.to_vec(),
+            },
+            INVOKE_FUEL,
+        );
+        // A sender's transactions go to one node so they reach its mempool in nonce order.
+        let node = nodes[(k % senders.len()) % nodes.len()];
+        hashes.push((node, net.client(node).broadcast(&tx).unwrap()));
+    }
+    let mut ok = 0;
+    for (node, h) in hashes {
+        let tx = net.client(node).wait_tx(&h, 2 * MINUTE).unwrap();
+        assert_eq!(tx.code, 0, "invocation failed: {}", tx.log);
+        ok += 1;
+    }
+    ok
+}
+
+#[test]
+fn four_validators_agree_after_a_hundred_invocations() {
+    let net = Devnet::up(4, 28000, &[]);
+    net.deploy_counter();
+    let mut senders = funded_accounts(&net, 4);
+    let done = invoke_counter(&net, &mut senders, &[0, 1, 2, 3], 100);
+    assert_eq!(done, 100);
+    net.assert_same_state(&[0, 1, 2, 3], MINUTE);
+    for i in 0..4 {
+        assert_eq!(counter_value(&net, i), 100, "node{i}");
+    }
+    // Every node also serves the same proven answer through the CLI.
+    for i in 0..4 {
+        let out = net.cli(i, &["query", "kv", "counter", "count", "--json"]);
+        assert!(out.contains("\"value\":\"6400000000000000\""), "{out}");
+    }
+}
+
+#[test]
+fn killed_validator_restarts_and_catches_up() {
+    let net = Devnet::up(4, 28100, &[]);
+    net.deploy_counter();
+    let mut senders = funded_accounts(&net, 2);
+    assert_eq!(invoke_counter(&net, &mut senders, &[0, 1], 10), 10);
+    net.crash(3);
+    // The other three (3/4 of the power) keep committing.
+    assert_eq!(invoke_counter(&net, &mut senders, &[0, 1], 20), 20);
+    let before = net.height(0);
+    net.start(3);
+    net.wait_height(&[3], before, MINUTE);
+    net.assert_same_state(&[0, 1, 2, 3], MINUTE);
+    assert_eq!(counter_value(&net, 3), 30);
+}
+
+#[test]
+fn chain_halts_without_two_thirds_and_resumes_without_forking() {
+    let net = Devnet::up(4, 28200, &[]);
+    net.deploy_counter();
+    let mut senders = funded_accounts(&net, 1);
+    assert_eq!(invoke_counter(&net, &mut senders, &[0], 3), 3);
+    net.crash(2);
+    net.crash(3);
+    // A block may have been in flight when they went down; after that, nothing commits.
+    std::thread::sleep(Duration::from_secs(3));
+    let stalled = net.height(0);
+    let pending = net
+        .client(0)
+        .broadcast(&senders[0].tx(
+            TxKind::Invoke {
+                function: "counter".into(),
+                input: br#"{"by": 1}"#.to_vec(),
+            },
+            INVOKE_FUEL,
+        ))
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        net.height(0),
+        stalled,
+        "blocks committed with half the power down"
+    );
+    assert_eq!(net.height(1), stalled);
+    assert!(net.client(0).tx(&pending).unwrap().is_none());
+    net.start(2);
+    net.start(3);
+    let tx = net.client(0).wait_tx(&pending, 2 * MINUTE).unwrap();
+    assert_eq!(tx.code, 0, "{}", tx.log);
+    net.wait_height(&[0, 1, 2, 3], tx.height, MINUTE);
+    // No fork: every node has the same state at every height since the halt.
+    for h in stalled..=tx.height {
+        let roots: Vec<_> = (0..4).map(|i| net.client(i).root_at(h).unwrap()).collect();
+        assert!(
+            roots.iter().all(|r| *r == roots[0]),
+            "nodes differ at height {h}"
+        );
+    }
+    net.assert_same_state(&[0, 1, 2, 3], MINUTE);
+    assert_eq!(counter_value(&net, 2), 4);
+}
+
+#[test]
+fn paused_validator_recovers() {
+    let net = Devnet::up(4, 28300, &[]);
+    net.deploy_counter();
+    let mut senders = funded_accounts(&net, 2);
+    net.signal(1, libc::SIGSTOP);
+    let paused_at = Instant::now();
+    assert_eq!(invoke_counter(&net, &mut senders, &[0, 2], 10), 10);
+    let pause = Duration::from_secs(20);
+    if let Some(rest) = pause.checked_sub(paused_at.elapsed()) {
+        std::thread::sleep(rest);
+    }
+    net.signal(1, libc::SIGCONT);
+    let target = net.height(0);
+    net.wait_height(&[1], target, MINUTE);
+    net.assert_same_state(&[0, 1, 2, 3], MINUTE);
+    assert_eq!(counter_value(&net, 1), 10);
+}
+
+#[test]
+fn whole_network_restarts_with_its_state() {
+    let net = Devnet::up(4, 28400, &[]);
+    net.deploy_counter();
+    let mut senders = funded_accounts(&net, 2);
+    assert_eq!(invoke_counter(&net, &mut senders, &[0, 1], 6), 6);
+    let before = net.assert_same_state(&[0, 1, 2, 3], MINUTE);
+    run_ok(&["devnet", "down", "--dir", &net.dir_arg()]);
+    run_ok(&["devnet", "up", "--dir", &net.dir_arg()]);
+    net.wait_height(&[0, 1, 2, 3], before + 2, MINUTE);
+    assert_eq!(counter_value(&net, 0), 6);
+    // Nonces survived too: the next transactions of the same senders are accepted.
+    assert_eq!(invoke_counter(&net, &mut senders, &[0, 1], 4), 4);
+    net.assert_same_state(&[0, 1, 2, 3], MINUTE);
+    assert_eq!(counter_value(&net, 3), 10);
+}
+
+fn node_operator(net: &Devnet, i: usize) -> nexus_consensus::Address {
+    net.layout.nodes[i].operator
+}
+
+/// node `i`'s CometBFT validator key.
+fn consensus_key(net: &Devnet, i: usize) -> [u8; 32] {
+    nexus_consensus::node::NodeHome::open(&net.home(i))
+        .unwrap()
+        .validator_pubkey()
+        .unwrap()
+}
+
+fn in_consensus_set(net: &Devnet, key: &[u8; 32]) -> bool {
+    let h = net.height(0);
+    net.client(0)
+        .consensus_validators(h)
+        .unwrap()
+        .iter()
+        .any(|(k, _)| k == key)
+}
+
+fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn double_signing_validator_is_slashed_and_tombstoned() {
+    let mut net = Devnet::up(4, 28500, &[]);
+    // A second node holding node3's validator key: the two sign conflicting votes.
+    run_ok(&["devnet", "add-node", "--dir", &net.dir_arg(), "--no-start"]);
+    net.reload();
+    let key_file = "cometbft/config/priv_validator_key.json";
+    std::fs::copy(net.home(3).join(key_file), net.home(4).join(key_file)).unwrap();
+    net.start(4);
+    let operator = node_operator(&net, 3);
+    let cheater = consensus_key(&net, 3);
+    let stake_before = net
+        .client(0)
+        .validator(&operator)
+        .unwrap()
+        .value
+        .unwrap()
+        .tokens;
+    wait_for(
+        "the double-sign evidence to be punished",
+        4 * MINUTE,
+        || {
+            net.client(0)
+                .validator(&operator)
+                .unwrap()
+                .value
+                .is_some_and(|v| v.tombstoned)
+        },
+    );
+    let v = net.client(0).validator(&operator).unwrap().value.unwrap();
+    assert_eq!(v.tokens, stake_before - stake_before * 50_000 / 1_000_000);
+    // It leaves CometBFT's set, and the other three keep the chain going.
+    wait_for("the tombstoned validator to leave the set", MINUTE, || {
+        !in_consensus_set(&net, &cheater)
+    });
+    let h = net.height(0);
+    net.wait_height(&[0, 1, 2], h + 3, MINUTE);
+    net.assert_same_state(&[0, 1, 2], MINUTE);
+}
+
+#[test]
+fn validator_joins_and_leaves_at_epoch_boundaries() {
+    let mut net = Devnet::up(
+        4,
+        28600,
+        &["--epoch-length", "4", "--unbonding-blocks", "4"],
+    );
+    run_ok(&["devnet", "add-node", "--dir", &net.dir_arg()]);
+    net.reload();
+    let operator = node_operator(&net, 4);
+    let key = consensus_key(&net, 4);
+    let op = operator.to_string();
+    net.cli(
+        0,
+        &[
+            "transfer",
+            "--to",
+            &op,
+            "--amount",
+            "1000000000000",
+            "--from",
+            &net.faucet_path(),
+        ],
+    );
+    let home = net.home(4);
+    net.cli(
+        0,
+        &[
+            "validator",
+            "create",
+            "--home",
+            home.to_str().unwrap(),
+            "--amount",
+            "100000000",
+        ],
+    );
+    wait_for("the new validator to enter CometBFT's set", MINUTE, || {
+        in_consensus_set(&net, &key)
+    });
+    // It really validates: its signature appears in commits.
+    let address = nexus_consensus::ledger::consensus_address(&key);
+    wait_for("a commit signed by the new validator", MINUTE, || {
+        let h = net.height(4);
+        h > 1
+            && net
+                .client(4)
+                .commit_signers(h - 1)
+                .unwrap()
+                .contains(&address)
+    });
+    net.assert_same_state(&[0, 1, 2, 3, 4], MINUTE);
+    // Leaving: unbond all of its self-stake.
+    let key_path = home.join("operator.key");
+    net.cli(
+        0,
+        &[
+            "unbond",
+            "--validator",
+            &op,
+            "--amount",
+            "100000000",
+            "--from",
+            key_path.to_str().unwrap(),
+        ],
+    );
+    wait_for("the validator to leave CometBFT's set", MINUTE, || {
+        !in_consensus_set(&net, &key)
+    });
+    let h = net.height(0);
+    net.wait_height(&[0, 1, 2, 3, 4], h + 3, MINUTE);
+    net.assert_same_state(&[0, 1, 2, 3, 4], MINUTE);
+}

@@ -9,6 +9,8 @@ use crate::address::{keccak256, recover_signer, AccountKey, Address, SignatureEr
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use thiserror::Error;
 
 /// Largest encoded transaction: a maximal module plus its configuration.
@@ -147,6 +149,33 @@ pub fn tx_hash(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
+/// Signers already recovered, by transaction hash: one transaction is verified in CheckTx,
+/// PrepareProposal or ProcessProposal, and FinalizeBlock, and public-key recovery is by far the
+/// most expensive step of each. Keyed by the SHA-256 of the exact bytes, so a hit returns what
+/// recovery would (finding two transactions with one hash would break SHA-256).
+static SIGNERS: Mutex<Option<HashMap<[u8; 32], Address>>> = Mutex::new(None);
+/// Entries kept before the signer cache starts over (about the size of a full mempool).
+pub const MAX_CACHED_SIGNERS: usize = 65_536;
+
+fn recover_cached(
+    hash: &[u8; 32],
+    body: &TxBody,
+    sig: &TxSignature,
+) -> Result<Address, SignatureError> {
+    let lock = || SIGNERS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(sender) = lock().as_ref().and_then(|m| m.get(hash)) {
+        return Ok(*sender);
+    }
+    let sender = recover_signer(&body.signing_digest(), sig)?;
+    let mut cache = lock();
+    let map = cache.get_or_insert_with(HashMap::new);
+    if map.len() >= MAX_CACHED_SIGNERS {
+        map.clear();
+    }
+    map.insert(*hash, sender);
+    Ok(sender)
+}
+
 /// Decodes untrusted bytes and recovers the signer. Does not look at state (nonce, balance).
 pub fn decode_and_verify(bytes: &[u8]) -> Result<VerifiedTx, TxDecodeError> {
     if bytes.len() > MAX_TX_BYTES {
@@ -160,11 +189,12 @@ pub fn decode_and_verify(bytes: &[u8]) -> Result<VerifiedTx, TxDecodeError> {
     if tx.body.chain_id.len() > MAX_CHAIN_ID_BYTES {
         return Err(TxDecodeError::ChainIdTooLong);
     }
-    let sender = recover_signer(&tx.body.signing_digest(), &tx.signature)?;
+    let hash = tx_hash(bytes);
+    let sender = recover_cached(&hash, &tx.body, &tx.signature)?;
     Ok(VerifiedTx {
         body: tx.body,
         sender,
-        hash: tx_hash(bytes),
+        hash,
         encoded_len: bytes.len(),
     })
 }
@@ -222,6 +252,22 @@ mod tests {
             decode_and_verify(&huge),
             Err(TxDecodeError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_cached_signer_is_only_reused_for_the_exact_same_bytes() {
+        let key = AccountKey::generate();
+        let bytes = body(TxKind::Unjail).sign(&key).encode();
+        assert_eq!(decode_and_verify(&bytes).unwrap().sender, key.address());
+        // Same bytes again: served from the cache, same answer.
+        assert_eq!(decode_and_verify(&bytes).unwrap().sender, key.address());
+        // A different signature over the same body is a different transaction.
+        let mut other = bytes.clone();
+        let sig_at = other.len() - 2;
+        other[sig_at] ^= 1;
+        if let Ok(v) = decode_and_verify(&other) {
+            assert_ne!(v.sender, key.address());
+        }
     }
 
     proptest! {

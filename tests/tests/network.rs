@@ -180,14 +180,31 @@ fn whole_network_restarts_with_its_state() {
     let mut senders = funded_accounts(&net, 2);
     assert_eq!(invoke_counter(&net, &mut senders, &[0, 1], 6), 6);
     let before = net.assert_same_state(&[0, 1, 2, 3], MINUTE);
+    let root = net.client(0).root_at(before).unwrap();
     run_ok(&["devnet", "down", "--dir", &net.dir_arg()]);
+    // Every node resumes from what it had committed, not from genesis.
+    for i in 0..4 {
+        let home = net.home(i);
+        let store = nexus_store_height(&home);
+        assert!(store >= before, "node{i} restarts from {store} < {before}");
+    }
     run_ok(&["devnet", "up", "--dir", &net.dir_arg()]);
     net.wait_height(&[0, 1, 2, 3], before + 2, MINUTE);
+    for i in 0..4 {
+        assert_eq!(net.client(i).root_at(before).unwrap(), root, "node{i}");
+    }
     assert_eq!(counter_value(&net, 0), 6);
     // Nonces survived too: the next transactions of the same senders are accepted.
     assert_eq!(invoke_counter(&net, &mut senders, &[0, 1], 4), 4);
     net.assert_same_state(&[0, 1, 2, 3], MINUTE);
     assert_eq!(counter_value(&net, 3), 10);
+}
+
+/// The height a stopped node's state store holds.
+fn nexus_store_height(home: &std::path::Path) -> u64 {
+    nexus_store::Store::open(&home.join("data/state"))
+        .unwrap()
+        .latest_height()
 }
 
 fn node_operator(net: &Devnet, i: usize) -> nexus_consensus::Address {
@@ -324,8 +341,14 @@ fn validator_joins_and_leaves_at_epoch_boundaries() {
             key_path.to_str().unwrap(),
         ],
     );
+    let balance = net.client(0).account(&operator).unwrap().value.balance;
     wait_for("the validator to leave CometBFT's set", MINUTE, || {
         !in_consensus_set(&net, &key)
+    });
+    // The stake comes back after the unbonding period (4 blocks here); `balance` was read
+    // right after the unbond committed, before that.
+    wait_for("the unbonded stake to return", MINUTE, || {
+        net.client(0).account(&operator).unwrap().value.balance == balance + 100_000_000
     });
     let h = net.height(0);
     net.wait_height(&[0, 1, 2, 3, 4], h + 3, MINUTE);

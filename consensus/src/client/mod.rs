@@ -158,6 +158,19 @@ impl Client {
             .ok_or_else(|| ClientError::Decode("no result".into()))
     }
 
+    /// The transactions of block `height`, raw.
+    pub fn block_txs(&self, height: u64) -> Result<Vec<Vec<u8>>, ClientError> {
+        let r = self.call("block", json!({"height": height.to_string()}))?;
+        r["block"]["data"]["txs"]
+            .as_array()
+            .map(|txs| {
+                txs.iter()
+                    .map(|t| unb64(t.as_str().unwrap_or("")))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap_or_else(|| Ok(Vec::new()))
+    }
+
     /// Latest block height and whether the node is catching up.
     pub fn status(&self) -> Result<(u64, bool), ClientError> {
         let r = self.call("status", json!({}))?;

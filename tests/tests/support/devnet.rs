@@ -1,3 +1,5 @@
+#![allow(dead_code)]
+
 //! A real devnet for end-to-end tests: `nexus devnet up` (real `nexus node` and `cometbft`
 //! processes on loopback), stopped and deleted when the value is dropped.
 
@@ -35,6 +37,16 @@ pub fn run_ok(args: &[&str]) -> String {
 impl Devnet {
     /// Starts `validators` validators whose ports start at `base_port`; `extra` goes to `up`.
     pub fn up(validators: u16, base_port: u16, extra: &[&str]) -> Devnet {
+        Devnet::up_with(validators, base_port, "300ms", extra)
+    }
+
+    /// As [`Devnet::up`], with CometBFT's `timeout_commit`.
+    pub fn up_with(
+        validators: u16,
+        base_port: u16,
+        timeout_commit: &str,
+        extra: &[&str],
+    ) -> Devnet {
         let turn = ONE_DEVNET.lock().unwrap_or_else(PoisonError::into_inner);
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_string();
@@ -50,7 +62,7 @@ impl Devnet {
             "--base-port",
             &port,
             "--timeout-commit",
-            "300ms",
+            timeout_commit,
         ];
         args.extend_from_slice(extra);
         let out = nexus(&args, b"");

@@ -279,7 +279,8 @@ impl NexusApp {
             else {
                 continue;
             };
-            staking::punish_double_sign(&mut ledger, &params, &addr, height)?;
+            let infraction = u64::try_from(m.height).unwrap_or(0);
+            staking::punish_double_sign(&mut ledger, &params, &addr, height, infraction)?;
         }
         staking::release_unbonded(&mut ledger, height)?;
         staking::distribute_fees(&mut ledger, fees)?;

@@ -221,19 +221,28 @@ pub fn release_unbonded(ledger: &mut Ledger, height: u64) -> Result<(), RuntimeE
     }
 }
 
+/// `amount × ppm / 1e6`, rounded down, without overflow.
+fn fraction(amount: u128, ppm: u64) -> u128 {
+    amount / u128::from(PPM) * u128::from(ppm)
+        + (amount % u128::from(PPM)) * u128::from(ppm) / u128::from(PPM)
+}
+
 fn slash(v: &mut Validator, ppm: u64) -> u128 {
-    let cut = v.tokens / u128::from(PPM) * u128::from(ppm)
-        + (v.tokens % u128::from(PPM)) * u128::from(ppm) / u128::from(PPM);
+    let cut = fraction(v.tokens, ppm);
     v.tokens -= cut;
     cut
 }
 
 /// Slashes and tombstones the validator behind a `DuplicateVote` evidence.
+///
+/// Stake that started unbonding from it at or after `infraction_height` was bonded when it
+/// misbehaved, so it is slashed by the same fraction: leaving cannot outrun evidence.
 pub fn punish_double_sign(
     ledger: &mut Ledger,
     params: &ChainParams,
     consensus_addr: &[u8; 20],
     height: u64,
+    infraction_height: u64,
 ) -> Result<(), RuntimeError> {
     let Some(op) = ledger.operator_of(consensus_addr)? else {
         warn!(target: TARGET, addr = %hex::encode(consensus_addr), "evidence for an unknown validator");
@@ -249,8 +258,55 @@ pub fn punish_double_sign(
     v.tombstoned = true;
     v.jailed_until = Some(u64::MAX);
     ledger.set_validator(&v);
-    warn!(target: TARGET, operator = %op, slashed = cut, height, "double sign: slashed and tombstoned");
+    let unbonding_cut = slash_unbonding(ledger, params, &op, infraction_height)?;
+    warn!(target: TARGET, operator = %op, slashed = cut, unbonding_cut, height, infraction_height,
+          "double sign: slashed and tombstoned");
     Ok(())
+}
+
+/// Cuts `slash_double_sign_ppm` from every unbonding entry of `validator` that began at or after
+/// `infraction_height`; returns the total cut.
+fn slash_unbonding(
+    ledger: &mut Ledger,
+    params: &ChainParams,
+    validator: &Address,
+    infraction_height: u64,
+) -> Result<u128, RuntimeError> {
+    const PAGE: usize = 256;
+    let mut total = 0u128;
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page =
+            ledger
+                .view
+                .scan_prefix(crate::ledger::UNBONDING_PREFIX, after.as_deref(), PAGE)?;
+        for (key, value) in &page {
+            let rest = &key[crate::ledger::UNBONDING_PREFIX.len()..];
+            if rest.len() != 48 {
+                return Err(RuntimeError::Corrupt("unbonding key".into()));
+            }
+            if &rest[28..48] != validator.as_bytes() {
+                continue;
+            }
+            let complete = u64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
+            let started = complete.saturating_sub(params.unbonding_blocks);
+            if started < infraction_height {
+                continue;
+            }
+            let amount: u128 = borsh::from_slice(value)
+                .map_err(|e| RuntimeError::Corrupt(format!("unbonding amount: {e}")))?;
+            let cut = fraction(amount, params.slash_double_sign_ppm);
+            total += cut;
+            ledger.view.put(
+                key.clone(),
+                borsh::to_vec(&(amount - cut)).expect("borsh encoding into a Vec cannot fail"),
+            );
+        }
+        if page.len() < PAGE {
+            return Ok(total);
+        }
+        after = page.last().map(|(k, _)| k.clone());
+    }
 }
 
 /// Records who signed the previous block; jails validators over the downtime limit.

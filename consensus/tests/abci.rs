@@ -505,21 +505,46 @@ fn double_sign_evidence_slashes_tombstones_and_removes_the_validator() {
     let new_key = ed25519_dalek::SigningKey::from_bytes(&[8u8; 32])
         .verifying_key()
         .to_bytes();
-    block(
+    let op = net.operator.address();
+    let part = 1_000_000u128;
+    let b1 = block(
         &app,
         1,
-        vec![tx(
-            &net.bob,
-            0,
-            TxKind::CreateValidator {
-                consensus_key: new_key,
-                amount: 2 * STAKE,
-            },
-        )],
+        vec![
+            tx(
+                &net.bob,
+                0,
+                TxKind::CreateValidator {
+                    consensus_key: new_key,
+                    amount: 2 * STAKE,
+                },
+            ),
+            tx(
+                &net.alice,
+                0,
+                TxKind::Delegate {
+                    validator: op,
+                    amount: 2 * part,
+                },
+            ),
+        ],
     );
-    for h in 2..=4 {
-        block(&app, h, vec![]);
-    }
+    assert!(b1.tx_results.iter().all(|r| r.code == 0));
+    let undelegate = |nonce| {
+        tx(
+            &net.alice,
+            nonce,
+            TxKind::Undelegate {
+                validator: op,
+                amount: part,
+            },
+        )
+    };
+    // Alice leaves with half before the infraction (height 3) and half after it.
+    assert_eq!(block(&app, 2, vec![undelegate(1)]).tx_results[0].code, 0);
+    block(&app, 3, vec![]);
+    assert_eq!(block(&app, 4, vec![undelegate(2)]).tx_results[0].code, 0);
+    let alice_before = account(&app, &net.alice.address()).balance;
     let evidence = Misbehavior {
         r#type: MisbehaviorType::DuplicateVote as i32,
         validator: Some(tendermint_proto::v0_38::abci::Validator {
@@ -541,6 +566,11 @@ fn double_sign_evidence_slashes_tombstones_and_removes_the_validator() {
     let b6 = block(&app, 6, vec![tx(&net.operator, 0, TxKind::Unjail)]);
     assert_eq!(b6.tx_results[0].code, 17, "{}", b6.tx_results[0].log);
     assert!(b6.tx_results[0].log.contains("tombstoned"));
+    // Unbonding that began before the infraction returns whole; unbonding that began after it
+    // was still at stake when the validator double-signed, and is slashed like the rest.
+    block(&app, 7, vec![]);
+    let returned = account(&app, &net.alice.address()).balance - alice_before;
+    assert_eq!(returned, part + (part - part / 20));
 }
 
 #[test]

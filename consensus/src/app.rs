@@ -283,7 +283,7 @@ impl NexusApp {
             staking::punish_double_sign(&mut ledger, &params, &addr, height, infraction)?;
         }
         staking::release_unbonded(&mut ledger, height)?;
-        staking::distribute_fees(&mut ledger, fees)?;
+        staking::distribute_fees(&mut ledger, &params, fees)?;
         let updates = staking::end_block_updates(&mut ledger, &params, height)?;
 
         let changes = view.take_block_changes();

@@ -40,6 +40,10 @@ pub struct ChainParams {
     pub max_missed_in_window: u64,
     /// Blocks a downtime-jailed validator must wait before `Unjail`.
     pub jail_blocks: u64,
+    /// Part of a validator's fee reward paid to its operator's balance (ppm); the rest is added
+    /// to its bonded tokens, so every delegator (the operator's self-stake included) earns in
+    /// proportion to its stake.
+    pub commission_ppm: u64,
 }
 
 impl Default for ChainParams {
@@ -58,6 +62,7 @@ impl Default for ChainParams {
             downtime_window: 1_000,
             max_missed_in_window: 500,
             jail_blocks: 20,
+            commission_ppm: 100_000,
         }
     }
 }
@@ -83,8 +88,14 @@ impl ChainParams {
         if self.max_validators == 0 || self.max_validators > MAX_VALIDATORS_LIMIT {
             return err("max_validators", "must be between 1 and 150");
         }
-        if self.slash_double_sign_ppm > PPM || self.slash_downtime_ppm > PPM {
-            return err("slash_*_ppm", "a fraction cannot exceed 1,000,000 ppm");
+        if self.slash_double_sign_ppm > PPM
+            || self.slash_downtime_ppm > PPM
+            || self.commission_ppm > PPM
+        {
+            return err(
+                "slash_*_ppm / commission_ppm",
+                "a fraction cannot exceed 1,000,000 ppm",
+            );
         }
         if self.downtime_window == 0 || self.max_missed_in_window >= self.downtime_window {
             return err(

@@ -413,8 +413,14 @@ pub fn end_block_updates(
     Ok(updates)
 }
 
-/// Shares `fees` among the active set by power.
-pub fn distribute_fees(ledger: &mut Ledger, fees: u128) -> Result<(), RuntimeError> {
+/// Shares `fees` among the active set by power. Each validator's operator takes
+/// `commission_ppm` of its part as balance; the rest compounds into the validator's bonded tokens,
+/// which raises the value of every delegation share: delegators earn in proportion to stake.
+pub fn distribute_fees(
+    ledger: &mut Ledger,
+    params: &ChainParams,
+    fees: u128,
+) -> Result<(), RuntimeError> {
     if fees == 0 {
         return Ok(());
     }
@@ -424,9 +430,26 @@ pub fn distribute_fees(ledger: &mut Ledger, fees: u128) -> Result<(), RuntimeErr
         return Ok(());
     }
     for m in &set.members {
-        let share = fees * m.power.max(0) as u128 / total;
-        if share > 0 {
-            ledger.credit(&m.operator, share)?;
+        let reward = fees * m.power.max(0) as u128 / total;
+        if reward == 0 {
+            continue;
+        }
+        let Some(mut v) = ledger.validator(&m.operator)? else {
+            ledger.credit(&m.operator, reward)?;
+            continue;
+        };
+        // With no shares outstanding there is no one to compound for.
+        let commission = if v.total_shares == 0 {
+            reward
+        } else {
+            fraction(reward, params.commission_ppm)
+        };
+        if commission > 0 {
+            ledger.credit(&m.operator, commission)?;
+        }
+        if reward > commission {
+            v.tokens += reward - commission;
+            ledger.set_validator(&v);
         }
     }
     Ok(())

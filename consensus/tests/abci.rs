@@ -247,7 +247,7 @@ fn a_block_finalized_but_not_committed_is_not_persisted() {
 }
 
 #[test]
-fn fees_are_charged_from_fuel_and_paid_to_the_validator() {
+fn fees_are_charged_from_fuel_and_shared_by_stake() {
     let dir = tempfile::tempdir().unwrap();
     let net = keys();
     let app = open_app(dir.path());
@@ -273,9 +273,17 @@ fn fees_are_charged_from_fuel_and_paid_to_the_validator() {
         before - 1000 - fee
     );
     assert_eq!(account(&app, &net.bob.address()).balance, before + 1000);
+    // The validator's operator takes its commission; the rest compounds into the bonded
+    // stake, shared by its delegators (here only the operator's own self-delegation).
+    let commission = fee * u128::from(ChainParams::default().commission_ppm) / 1_000_000;
+    assert!(commission > 0 && commission < fee);
     assert_eq!(
         account(&app, &net.operator.address()).balance,
-        OPERATOR_FUNDS + fee
+        OPERATOR_FUNDS + commission
+    );
+    assert_eq!(
+        validator(&app, &net.operator.address()).tokens,
+        STAKE + fee - commission
     );
 }
 
@@ -545,6 +553,7 @@ fn double_sign_evidence_slashes_tombstones_and_removes_the_validator() {
     block(&app, 3, vec![]);
     assert_eq!(block(&app, 4, vec![undelegate(2)]).tx_results[0].code, 0);
     let alice_before = account(&app, &net.alice.address()).balance;
+    let tokens_before = validator(&app, &op).tokens;
     let evidence = Misbehavior {
         r#type: MisbehaviorType::DuplicateVote as i32,
         validator: Some(tendermint_proto::v0_38::abci::Validator {
@@ -561,7 +570,7 @@ fn double_sign_evidence_slashes_tombstones_and_removes_the_validator() {
     assert_eq!(b5.validator_updates[0].power, 0);
     let v = validator(&app, &net.operator.address());
     assert!(v.tombstoned);
-    assert_eq!(v.tokens, STAKE - STAKE / 20, "5% slashed");
+    assert_eq!(v.tokens, tokens_before - tokens_before / 20, "5% slashed");
     // A tombstoned validator can never unjail.
     let b6 = block(&app, 6, vec![tx(&net.operator, 0, TxKind::Unjail)]);
     assert_eq!(b6.tx_results[0].code, 17, "{}", b6.tx_results[0].log);

@@ -132,3 +132,144 @@ fn unset_key_is_proven_absent() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("non-membership proven"));
 }
+
+/// A loopback port nothing listens on.
+const DEAD_NODE: &str = "http://127.0.0.1:9";
+
+#[test]
+fn network_commands_refuse_bad_input_before_signing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().to_str().unwrap();
+    let out = nexus(&["keys", "new", "alice", "--keys-dir", keys], b"");
+    assert!(out.status.success());
+    fails_with(
+        &["keys", "new", "alice", "--keys-dir", keys],
+        b"",
+        "already exists",
+    );
+    fails_with(
+        &["keys", "new", "../evil", "--keys-dir", keys],
+        b"",
+        "must be 1-64 characters",
+    );
+    fails_with(
+        &["keys", "show", "bob", "--keys-dir", keys],
+        b"",
+        "no key named `bob`",
+    );
+    fails_with(
+        &[
+            "transfer",
+            "--to",
+            "0x1234",
+            "--amount",
+            "5",
+            "--from",
+            "alice",
+            "--keys-dir",
+            keys,
+        ],
+        b"",
+        "is not 0x followed by 40 hex digits",
+    );
+    let to = "0x0000000000000000000000000000000000000001";
+    fails_with(
+        &[
+            "transfer",
+            "--to",
+            to,
+            "--amount",
+            "0",
+            "--from",
+            "alice",
+            "--keys-dir",
+            keys,
+        ],
+        b"",
+        "--amount must be positive",
+    );
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"\0asmjunk").unwrap();
+    fails_with(
+        &[
+            "deploy",
+            junk.to_str().unwrap(),
+            "--from",
+            "alice",
+            "--keys-dir",
+            keys,
+            "--node",
+            DEAD_NODE,
+        ],
+        b"",
+        "cannot be deployed",
+    );
+    fails_with(
+        &[
+            "invoke",
+            "Not A Name",
+            "--input",
+            "x",
+            "--from",
+            "alice",
+            "--keys-dir",
+            keys,
+            "--node",
+            DEAD_NODE,
+        ],
+        b"",
+        "function name",
+    );
+    fails_with(
+        &[
+            "invoke",
+            "counter",
+            "--input",
+            "x",
+            "--from",
+            "alice",
+            "--keys-dir",
+            keys,
+            "--node",
+            DEAD_NODE,
+        ],
+        b"",
+        "cannot reach the node at http://127.0.0.1:9",
+    );
+    fails_with(
+        &["query", "account", to, "--node", DEAD_NODE],
+        b"",
+        "cannot reach the node",
+    );
+}
+
+#[test]
+fn devnet_refuses_impossible_layouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("net");
+    let d = d.to_str().unwrap();
+    fails_with(
+        &["devnet", "up", "--dir", d, "--validators", "0"],
+        b"",
+        "a devnet has 1 to 32 validators",
+    );
+    fails_with(
+        &[
+            "devnet",
+            "up",
+            "--dir",
+            d,
+            "--validators",
+            "4",
+            "--base-port",
+            "65500",
+        ],
+        b"",
+        "leaves no room",
+    );
+    fails_with(
+        &["devnet", "status", "--dir", d],
+        b"",
+        "run `nexus devnet up` first",
+    );
+}

@@ -105,15 +105,22 @@ enum Command {
 }
 
 fn main() {
+    let cli = Cli::parse();
+    // A node is a long-running service whose log is its record; commands are quiet by default.
+    let default_level = match &cli.command {
+        Command::Node {
+            command: net::node::NodeCommand::Start { .. },
+        } => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("NEXUS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {

@@ -106,10 +106,6 @@ fn spawn_node(node: &DevnetNode) -> Result<i32> {
         .arg("start")
         .arg("--home")
         .arg(&node.home)
-        .env(
-            "NEXUS_LOG",
-            std::env::var("NEXUS_LOG").unwrap_or_else(|_| "info".into()),
-        )
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

@@ -1,5 +1,6 @@
 //! Chain parameters, fixed at genesis.
 
+use crate::address::Address;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -40,6 +41,13 @@ pub struct ChainParams {
     pub max_missed_in_window: u64,
     /// Blocks a downtime-jailed validator must wait before `Unjail`.
     pub jail_blocks: u64,
+    /// Ethereum chain id in the EIP-712 domain of everything the group key signs.
+    pub eth_chain_id: u64,
+    /// The `NexusGateway` address in that domain (its address is predictable before it is
+    /// deployed: the deployer's address and nonce).
+    pub eth_gateway: Address,
+    /// Blocks a DKG phase lasts at most (rounds 1 and 2 close as soon as everyone has spoken).
+    pub dkg_phase_blocks: u64,
 }
 
 impl Default for ChainParams {
@@ -58,6 +66,9 @@ impl Default for ChainParams {
             downtime_window: 1_000,
             max_missed_in_window: 500,
             jail_blocks: 20,
+            eth_chain_id: 31337,
+            eth_gateway: Address::default(),
+            dkg_phase_blocks: 3,
         }
     }
 }
@@ -96,6 +107,12 @@ impl ChainParams {
             return err(
                 "min_self_stake",
                 "must be at least one unit of voting power",
+            );
+        }
+        if self.dkg_phase_blocks < 2 {
+            return err(
+                "dkg_phase_blocks",
+                "must be at least 2 (a message sent after a commit lands in the next block)",
             );
         }
         if self.max_block_fuel == 0 {

@@ -53,7 +53,8 @@ const TARGET: &str = "nexus::abci";
 /// The ABCI protocol/application version reported in `Info`.
 pub const APP_VERSION: u64 = 1;
 /// Largest vote extension accepted (the threshold-signing payload must fit).
-pub const MAX_VOTE_EXTENSION_BYTES: usize = nexus_threshold::vote_extension::MAX_VOTE_EXTENSION_BYTES;
+pub const MAX_VOTE_EXTENSION_BYTES: usize =
+    nexus_threshold::vote_extension::MAX_VOTE_EXTENSION_BYTES;
 /// Key of the chain id in state.
 pub const CHAIN_ID_KEY: &[u8] = b"chain/id";
 
@@ -130,7 +131,9 @@ impl NexusApp {
     /// Signed DKG and registration transactions of this validator, to broadcast (the node's
     /// duty thread sends them to CometBFT's mempool).
     pub fn take_duty_txs(&self) -> Vec<Vec<u8>> {
-        self.duty().map(|mut d| d.take_outgoing()).unwrap_or_default()
+        self.duty()
+            .map(|mut d| d.take_outgoing())
+            .unwrap_or_default()
     }
 
     /// A view of the committed state only.
@@ -312,8 +315,23 @@ impl NexusApp {
         }
         let fees = exec.fees;
 
+        let mut absent = std::collections::BTreeSet::new();
         let mut ledger = Ledger::new(&mut view);
         if let Some(commit) = &req.decided_last_commit {
+            for v in &commit.votes {
+                let Some(addr) = v
+                    .validator
+                    .as_ref()
+                    .and_then(|v| <[u8; 20]>::try_from(v.address.as_ref()).ok())
+                else {
+                    continue;
+                };
+                if v.block_id_flag != BlockIdFlag::Commit as i32 {
+                    if let Some(op) = ledger.operator_of(&addr)? {
+                        absent.insert(op.0);
+                    }
+                }
+            }
             let votes: Vec<([u8; 20], bool)> = commit
                 .votes
                 .iter()
@@ -344,7 +362,7 @@ impl NexusApp {
         staking::distribute_fees(&mut ledger, fees)?;
         let updates = staking::end_block_updates(&mut ledger, &params, height)?;
         keygen::end_block(&mut view, &params, height)?;
-        sessions::open_sessions(&mut view, &params, height)?;
+        sessions::open_sessions(&mut view, &params, height, &absent)?;
 
         let changes = view.take_block_changes();
         let app_hash = self.shared.store.root_after(&changes)?;
@@ -670,7 +688,9 @@ impl Application for NexusApp {
                     txs.push(Bytes::from(record));
                 }
                 Ok(_) => {}
-                Err(e) => warn!(target: TARGET, height, error = %e, "cannot build the threshold record"),
+                Err(e) => {
+                    warn!(target: TARGET, height, error = %e, "cannot build the threshold record")
+                }
             }
         }
         for raw in req.txs {

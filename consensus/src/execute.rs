@@ -321,12 +321,7 @@ impl<'a> BlockExecutor<'a> {
                     Ok(receipt) => {
                         for (i, output) in receipt.outputs.iter().enumerate() {
                             crate::threshold::sessions::push_output(
-                                view,
-                                function,
-                                &tx.hash,
-                                i as u32,
-                                output,
-                                height,
+                                view, function, &tx.hash, i as u32, output, height,
                             )?;
                         }
                         outcome.fuel_used = intrinsic.saturating_add(receipt.fuel_used);

@@ -274,7 +274,9 @@ impl StateRead for AtHeight {
     }
 
     fn scan_prefix(&self, _: &[u8], _: Option<&[u8]>, _: usize) -> Result<KeyValues, StoreError> {
-        Err(StoreError::Config("range reads are not served at a height".into()))
+        Err(StoreError::Config(
+            "range reads are not served at a height".into(),
+        ))
     }
 }
 

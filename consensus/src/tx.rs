@@ -51,7 +51,10 @@ pub enum TxKind {
 impl TxKind {
     /// Transactions a validator's node sends on its own: free, and only from validators.
     pub fn is_validator_duty(&self) -> bool {
-        matches!(self, TxKind::RegisterEncryptionKey { .. } | TxKind::Dkg { .. })
+        matches!(
+            self,
+            TxKind::RegisterEncryptionKey { .. } | TxKind::Dkg { .. }
+        )
     }
 }
 

@@ -237,7 +237,11 @@ impl ValidatorDuty {
 
     /// The participant of `epoch` (memory, else disk).
     fn load_participant(&mut self, epoch: u64) -> Result<bool, DutyError> {
-        if self.participant.as_ref().is_some_and(|(e, _, _)| *e == epoch) {
+        if self
+            .participant
+            .as_ref()
+            .is_some_and(|(e, _, _)| *e == epoch)
+        {
             return Ok(true);
         }
         let path = self.participant_path(epoch);
@@ -403,7 +407,14 @@ impl ValidatorDuty {
                     warn!(target: TARGET, epoch, dealer = %Address(c.dealer), "complaining about a dealer");
                     let duty = Duty::Complaint(epoch, c.dealer);
                     let message = DkgMessage::Complaint(c).encode();
-                    self.submit(view, chain_id, params, height, duty, TxKind::Dkg { message })?;
+                    self.submit(
+                        view,
+                        chain_id,
+                        params,
+                        height,
+                        duty,
+                        TxKind::Dkg { message },
+                    )?;
                 }
             }
             DkgPhase::Finished if have => {

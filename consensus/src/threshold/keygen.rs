@@ -52,7 +52,9 @@ pub fn register_encryption_key(
     }
     let mut ts = ThresholdState::new(view);
     if ts.encryption_key(&sender.0)?.is_some() && running(&ts)? {
-        return Err(thr("a DKG is running; change the encryption key after it ends"));
+        return Err(thr(
+            "a DKG is running; change the encryption key after it ends",
+        ));
     }
     ts.set_encryption_key(&sender.0, &point);
     Ok(())

@@ -269,7 +269,13 @@ pub fn check_record(
             return Err("extensions not sorted, duplicated or empty".into());
         }
         prev = Some(s.validator);
-        extensions.push(check_signed(view, chain_id, record.height, record.round, s)?);
+        extensions.push(check_signed(
+            view,
+            chain_id,
+            record.height,
+            record.round,
+            s,
+        )?);
     }
     let ts = ThresholdState::new(view);
     let sessions: BTreeMap<u64, OpenSession> = ts
@@ -496,11 +502,15 @@ fn close_failed(
 
 /// End of block: drops timed-out sessions and opens sessions for waiting entries, in queue
 /// order (only the hand-over while one is pending), from the pooled commitments of
-/// `next_slot`, leaving out excluded and jailed validators.
+/// `next_slot`, leaving out jailed validators, validators whose vote was missing from the
+/// block's last commit (`absent`: their shares would likely not arrive either) and the entry's
+/// own cheaters and absentees; if that leaves too few signers, the exclusions are relaxed
+/// (jailed validators stay out).
 pub fn open_sessions(
     view: &mut StateView,
     params: &ChainParams,
     height: u64,
+    absent: &BTreeSet<ThrAddress>,
 ) -> Result<(), RuntimeError> {
     let mut ts = ThresholdState::new(view);
     for open in ts.sessions()? {
@@ -545,18 +555,23 @@ pub fn open_sessions(
         if available.is_empty() {
             break;
         }
-        let mut excluded: BTreeSet<ThrAddress> =
-            entry.excluded.union(&ineligible).copied().collect();
-        let mut selected = select_signers(&allocation, slot, message, &available, &excluded);
-        if selected.is_err() && !entry.excluded.is_empty() {
-            // Absentees may be back: try again without the entry's own exclusions.
-            excluded = ineligible.clone();
-            selected = select_signers(&allocation, slot, message, &available, &excluded);
-            if selected.is_ok() {
-                entry.excluded.clear();
+        let not_absent: BTreeSet<ThrAddress> = ineligible.union(absent).copied().collect();
+        let attempts = [
+            entry.excluded.union(&not_absent).copied().collect(),
+            not_absent,
+            ineligible.clone(),
+        ];
+        let mut selected = None;
+        for (i, excluded) in attempts.iter().enumerate() {
+            if let Ok(s) = select_signers(&allocation, slot, message, &available, excluded) {
+                if i > 0 {
+                    entry.excluded.clear();
+                }
+                selected = Some(s);
+                break;
             }
         }
-        let Ok(session) = selected else {
+        let Some(session) = selected else {
             break;
         };
         ts.set_session(&OpenSession {

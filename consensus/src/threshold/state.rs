@@ -106,7 +106,9 @@ pub struct OutboxItem {
 pub enum Signable {
     Output([u8; 32]),
     /// The current key's hand-over to the key of `new_epoch`.
-    Handover { new_epoch: u64 },
+    Handover {
+        new_epoch: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]

@@ -2,6 +2,12 @@
 //! its own RocksDB store and its own threshold secrets, all are fed identical blocks, and their
 //! vote extensions travel (signed with their CometBFT keys) into the proposer's
 //! `PrepareProposal` as `local_last_commit`, the way CometBFT 0.38 carries them.
+//!
+//! The rotation test also checks the hand-over on the real `NexusGateway` in revm (the
+//! harness of `threshold/tests/common`; needs `deploy/build-contracts.sh`).
+
+#[path = "../../threshold/tests/common/mod.rs"]
+mod evm;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -14,14 +20,15 @@ use nexus_consensus::genesis::{AppGenesis, GenesisAccount, GenesisValidator};
 use nexus_consensus::ledger::{self, Validator};
 use nexus_consensus::params::ChainParams;
 use nexus_consensus::query::GroupKeyInfo;
-use nexus_consensus::threshold::sessions::vote_extension_sign_bytes;
+use nexus_consensus::threshold::sessions::{vote_extension_sign_bytes, ThresholdRecord};
 use nexus_consensus::threshold::state::{Meta, OutboxItem, ThresholdState};
 use nexus_consensus::threshold::ValidatorDuty;
 use nexus_consensus::tx::{FunctionSpec, TxBody, TxKind};
 use nexus_consensus::{Address, NexusApp};
 use nexus_runtime::{Engine, Runtime};
 use nexus_store::{StateView, Store};
-use nexus_threshold::eth::{rotation_digest, GroupKey, OutputMessage};
+use nexus_threshold::contracts::{GatewaySignature, NexusGateway};
+use nexus_threshold::eth::{rotation_digest, EthSignature, GroupKey, OutputMessage};
 use nexus_threshold::signing::verify_signature;
 use nexus_threshold::vote_extension::VoteExtension;
 use tendermint_abci::Application;
@@ -97,8 +104,9 @@ fn params(epoch_length: u64) -> ChainParams {
     ChainParams {
         epoch_length,
         dkg_phase_blocks: 2,
+        // Where the revm harness deploys the gateway: its deployer's first contract, chain 1.
         eth_chain_id: 1,
-        eth_gateway: Address([0x66; 20]),
+        eth_gateway: Address(evm::DEPLOYER.create(0).into_array()),
         ..ChainParams::default()
     }
 }
@@ -380,6 +388,30 @@ impl Net {
             self.scheduled.insert(h + 2, resp.validator_updates.clone());
         }
         resp
+    }
+
+    /// The proposal for the next height (not executed): what the proposer would send.
+    fn propose_next(&mut self) -> (i64, Vec<Bytes>) {
+        self.height += 1;
+        let commit = self.extended_commit();
+        let candidates: Vec<&Node> = self
+            .online()
+            .filter(|n| self.active.contains_key(&n.cons_addr()))
+            .collect();
+        let proposer = candidates[(self.height as usize) % candidates.len()];
+        let txs = proposer
+            .app()
+            .prepare_proposal(RequestPrepareProposal {
+                max_tx_bytes: 4 << 20,
+                txs: Vec::new(),
+                local_last_commit: Some(commit),
+                height: self.height,
+                ..Default::default()
+            })
+            .txs;
+        let h = self.height;
+        self.height -= 1;
+        (h, txs)
     }
 
     fn reference(&self) -> &Node {
@@ -747,6 +779,26 @@ fn an_epoch_change_with_a_new_validator_rotates_the_key_and_the_handover_verifie
     assert_eq!(digest, handover.digest);
     let old_key = nexus_threshold::CompressedPoint::from_slice(&old.group_key).unwrap();
     verify_signature(&old_key, &digest, &handover.signature).expect("old key signed the hand-over");
+    // The gateway, deployed with the old key, accepts the hand-over and then the new key.
+    let mut chain = evm::Chain::new();
+    assert_eq!(chain.chain_id(), net.params.eth_chain_id);
+    let old_x = GroupKey::from_compressed(&old_key).unwrap().x;
+    let deployed = evm::deploy_gateway(&mut chain, old_x, old.epoch);
+    assert!(deployed.success, "gateway deploys");
+    let gateway = deployed.created.unwrap();
+    assert_eq!(gateway.into_array(), net.params.eth_gateway.0);
+    let gw_sig =
+        |sig: &[u8]| -> GatewaySignature { EthSignature::from_frost_bytes(sig).unwrap().into() };
+    let rotate = chain.call(
+        gateway,
+        &NexusGateway::rotateKeyCall {
+            newEpoch: new.epoch,
+            newKeyX: new_key.x_u256(),
+            sig: gw_sig(&handover.signature),
+        },
+    );
+    assert!(rotate.success, "rotateKey: {:?}", rotate.output);
+    assert_eq!(chain.read(gateway, &NexusGateway::epochCall {}), new.epoch);
     // The new validator holds shares of the new key and signs with it.
     assert!(net.nodes[4]
         .dir
@@ -756,4 +808,94 @@ fn an_epoch_change_with_a_new_validator_rotates_the_key_and_the_handover_verifie
     let (item, _) = net.until_signed(&id, 8);
     assert_eq!(item.signature.as_ref().unwrap().epoch, new.epoch);
     assert_verifies(&net, &item, &new.group_key);
+    let sig = item.signature.unwrap();
+    let on_chain: bool = chain.read(
+        gateway,
+        &NexusGateway::verifyCall {
+            digest: alloy_primitives::FixedBytes(sig.digest),
+            sig: gw_sig(&sig.signature),
+        },
+    );
+    assert!(
+        on_chain,
+        "the gateway verifies an output signed by the new key"
+    );
+}
+
+#[test]
+fn a_proposer_can_neither_forge_a_share_nor_slip_in_a_bad_signature() {
+    let mut net = Net::new(4, 0, params(1000));
+    net.until_key(12);
+    net.deploy_counter();
+    let (id, _) = net.invoke();
+    // The session opened with the invocation; its shares are in this height's extensions.
+    net.block(vec![]);
+    let (h, txs) = net.propose_next();
+    let record = ThresholdRecord::decode(&txs[0]).expect("the proposal starts with a record");
+    assert_eq!(
+        record.signatures.len(),
+        1,
+        "the proposer aggregated the signature"
+    );
+    let process = |net: &Net, record: &ThresholdRecord| -> Vec<i32> {
+        net.online()
+            .map(|n| {
+                n.app()
+                    .process_proposal(RequestProcessProposal {
+                        txs: vec![record.encode().into()],
+                        height: h,
+                        ..Default::default()
+                    })
+                    .status
+            })
+            .collect()
+    };
+    assert_eq!(
+        process(&net, &record),
+        vec![1; 4],
+        "the honest record is accepted"
+    );
+    // A share changed after CometBFT signed the extension (to frame its validator).
+    let mut forged = record.clone();
+    forged.signatures.clear();
+    let s = forged
+        .extensions
+        .iter_mut()
+        .find(|s| {
+            !VoteExtension::decode(&s.extension)
+                .unwrap()
+                .shares
+                .is_empty()
+        })
+        .expect("an extension with shares");
+    let mut ext = VoteExtension::decode(&s.extension).unwrap();
+    ext.shares[0].entries[0].share[31] ^= 1;
+    s.extension = ext.encode();
+    assert_eq!(
+        process(&net, &forged),
+        vec![2; 4],
+        "a forged share is refused"
+    );
+    // A signature that does not verify.
+    let mut bad = record.clone();
+    bad.signatures[0].1[40] ^= 1;
+    assert_eq!(
+        process(&net, &bad),
+        vec![2; 4],
+        "a bad signature is refused"
+    );
+    // A record in second position.
+    let status = net.nodes[0]
+        .app()
+        .process_proposal(RequestProcessProposal {
+            txs: vec![Bytes::new(), record.encode().into()],
+            height: h,
+            ..Default::default()
+        })
+        .status;
+    assert_eq!(status, 2);
+    // The honest proposal goes through and signs the output.
+    let (item, _) = net.until_signed(&id, 2);
+    assert_verifies(&net, &item, &net.group_key().unwrap().group_key);
+    assert!(net.jail_logs.is_empty());
 }

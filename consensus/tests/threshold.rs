@@ -98,6 +98,8 @@ struct Net {
     last_round_votes: Vec<[u8; 20]>,
     /// Logs of threshold records that jailed someone.
     jail_logs: Vec<String>,
+    /// Round-2 DKG messages of this operator never reach a block (a dealer that stops).
+    drop_round2_of: Option<Address>,
 }
 
 fn params(epoch_length: u64) -> ChainParams {
@@ -184,6 +186,7 @@ impl Net {
             mempool: Vec::new(),
             last_round_votes: Vec::new(),
             jail_logs: Vec::new(),
+            drop_round2_of: None,
         }
     }
 
@@ -375,7 +378,21 @@ impl Net {
         self.last_round_votes = voters;
         let mut mempool = Vec::new();
         for n in self.online() {
-            mempool.extend(n.app().take_duty_txs().into_iter().map(Bytes::from));
+            let txs = n.app().take_duty_txs();
+            let dropped = |tx: &Vec<u8>| {
+                let Some(op) = self.drop_round2_of else {
+                    return false;
+                };
+                let body = nexus_consensus::tx::decode_and_verify(tx).unwrap();
+                match body.body.kind {
+                    TxKind::Dkg { message } if body.sender == op => matches!(
+                        nexus_threshold::dkg::DkgMessage::decode(&message),
+                        Ok(nexus_threshold::dkg::DkgMessage::Round2(_))
+                    ),
+                    _ => false,
+                }
+            };
+            mempool.extend(txs.into_iter().filter(|t| !dropped(t)).map(Bytes::from));
         }
         self.mempool = mempool;
         let resp = first.expect("some node is online");
@@ -898,4 +915,28 @@ fn a_proposer_can_neither_forge_a_share_nor_slip_in_a_bad_signature() {
     let (item, _) = net.until_signed(&id, 2);
     assert_verifies(&net, &item, &net.group_key().unwrap().group_key);
     assert!(net.jail_logs.is_empty());
+}
+
+#[test]
+fn a_dealer_that_skips_round_two_is_jailed_and_the_others_still_get_a_key() {
+    let mut net = Net::new(4, 0, params(1000));
+    let quitter = net.nodes[3].operator.address();
+    net.drop_round2_of = Some(quitter);
+    net.until_key(14);
+    let key = net.group_key().unwrap();
+    let mut view = net.reference().view();
+    let run = ThresholdState::new(&mut view).dkg().unwrap().unwrap();
+    assert_eq!(
+        run.state.misbehaving.get(&quitter.0),
+        Some(&nexus_threshold::dkg::Misbehaviour::MissingRound2)
+    );
+    let dealers = run.state.output.as_ref().unwrap().qualified_dealers.clone();
+    assert_eq!(dealers.len(), 3);
+    assert!(!dealers.contains(&quitter.0));
+    assert!(net.validator(&quitter).jailed_until.is_some(), "jailed");
+    // Signing works without it (it is jailed, so never chosen).
+    net.deploy_counter();
+    let (id, _) = net.invoke();
+    let (item, _) = net.until_signed(&id, 6);
+    assert_verifies(&net, &item, &key.group_key);
 }

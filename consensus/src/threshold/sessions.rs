@@ -589,3 +589,68 @@ pub fn open_sessions(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::AccountKey;
+    use crate::tx::{TxBody, TxKind};
+    use proptest::prelude::*;
+
+    #[test]
+    fn no_signed_transaction_looks_like_a_record() {
+        let key = AccountKey::from_bytes(&[7u8; 32]).unwrap();
+        let tx = TxBody {
+            chain_id: "x".repeat(crate::tx::MAX_CHAIN_ID_BYTES),
+            nonce: 0,
+            fuel_limit: 1,
+            fuel_price: 1,
+            kind: TxKind::Unjail,
+        }
+        .sign(&key)
+        .encode();
+        assert!(!is_record(&tx));
+        assert!(crate::tx::decode_and_verify(RECORD_MAGIC).is_err());
+    }
+
+    #[test]
+    fn records_round_trip_and_oversized_ones_are_refused() {
+        let record = ThresholdRecord {
+            height: 9,
+            round: 1,
+            extensions: vec![SignedExtension {
+                validator: [1; 20],
+                extension: vec![1, 2, 3],
+                signature: vec![4; 64],
+            }],
+            signatures: vec![(3, vec![5; 65])],
+        };
+        assert_eq!(ThresholdRecord::decode(&record.encode()), Ok(record));
+        let mut huge = RECORD_MAGIC.to_vec();
+        huge.resize(MAX_RECORD_BYTES + 1, 0);
+        assert!(ThresholdRecord::decode(&huge).is_err());
+    }
+
+    #[test]
+    fn extension_sign_bytes_match_cometbft_canonical_encoding() {
+        // CanonicalVoteExtension{extension: [0xaa], height: 2, round: 0, chain_id: "c"},
+        // length-delimited: the zero round is omitted (proto3 default).
+        let got = vote_extension_sign_bytes("c", 2, 0, &[0xaa]);
+        let want = [
+            15, 0x0a, 1, 0xaa, 0x11, 2, 0, 0, 0, 0, 0, 0, 0, 0x22, 1, b'c',
+        ];
+        assert_eq!(got, want);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_the_record_decoder(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512)
+        ) {
+            let mut with_magic = RECORD_MAGIC.to_vec();
+            with_magic.extend_from_slice(&bytes);
+            let _ = ThresholdRecord::decode(&bytes);
+            let _ = ThresholdRecord::decode(&with_magic);
+        }
+    }
+}

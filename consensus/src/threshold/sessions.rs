@@ -306,7 +306,9 @@ pub fn check_record(
     })
 }
 
-/// The proposer's record for block `height` from its extended commit of `height − 1`.
+/// The proposer's record for block `height` from its extended commit of `height − 1`: the
+/// extensions that carry something the block needs (shares of sessions that are due,
+/// commitments not pooled yet), with their signatures, and the signatures it aggregated.
 pub fn prepare_record(
     view: &mut StateView,
     chain_id: &str,
@@ -317,7 +319,17 @@ pub fn prepare_record(
         return Ok(None);
     }
     let round = i64::from(commit.round);
+    let ts = ThresholdState::new(view);
+    let meta = ts.meta()?;
+    let window = meta.next_slot..meta.next_slot + LOOKAHEAD_SLOTS;
+    let due: BTreeSet<u64> = ts
+        .sessions()?
+        .iter()
+        .filter(|s| height >= s.opened_at + SHARES_DUE_BLOCKS)
+        .map(|s| s.session.slot)
+        .collect();
     let mut by_validator: BTreeMap<[u8; 20], SignedExtension> = BTreeMap::new();
+    let mut exts = Vec::new();
     for vote in &commit.votes {
         if vote.block_id_flag != BlockIdFlag::Commit as i32 || vote.vote_extension.is_empty() {
             continue;
@@ -334,11 +346,21 @@ pub fn prepare_record(
             extension: vote.vote_extension.to_vec(),
             signature: vote.extension_signature.to_vec(),
         };
-        match check_signed(view, chain_id, height - 1, round, &s) {
-            Ok(_) => {
-                by_validator.insert(cons, s);
+        let (op, ext) = match check_signed(view, chain_id, height - 1, round, &s) {
+            Ok(checked) => checked,
+            Err(e) => {
+                warn!(target: TARGET, height, error = %e, "leaving an extension out");
+                continue;
             }
-            Err(e) => warn!(target: TARGET, height, error = %e, "leaving an extension out"),
+        };
+        // Only what the block needs: shares of due sessions, commitments not pooled yet.
+        let mut useful = ext.shares.iter().any(|sh| due.contains(&sh.slot));
+        for c in ext.commitments.iter().filter(|c| window.contains(&c.slot)) {
+            useful = useful || !ThresholdState::new(view).has_pooled(c.slot, &op)?;
+        }
+        if useful {
+            by_validator.insert(cons, s);
+            exts.push((op, ext));
         }
     }
     if by_validator.is_empty() {
@@ -350,12 +372,6 @@ pub fn prepare_record(
         extensions: by_validator.into_values().collect(),
         signatures: Vec::new(),
     };
-    let mut exts = Vec::new();
-    for s in &record.extensions {
-        if let Ok(checked) = check_signed(view, chain_id, height - 1, round, s) {
-            exts.push(checked);
-        }
-    }
     let ts = ThresholdState::new(view);
     for open in ts.sessions()? {
         if height < open.opened_at + SHARES_DUE_BLOCKS {

@@ -136,7 +136,7 @@ impl NexusApp {
             .unwrap_or_default()
     }
 
-    /// A view of the committed state only.
+    /// A view of the committed state only (after `Commit`, genesis is in it).
     fn committed_view(&self) -> StateView {
         StateView::new(self.shared.store.clone())
     }
@@ -731,10 +731,10 @@ impl Application for NexusApp {
     }
 
     fn extend_vote(&self, req: RequestExtendVote) -> ResponseExtendVote {
+        let mut view = self.base_view(&self.consensus());
         let Some(mut duty) = self.duty() else {
             return ResponseExtendVote::default();
         };
-        let mut view = self.committed_view();
         match duty.extend_vote(&mut view) {
             Ok(ext) if ext.len() <= MAX_VOTE_EXTENSION_BYTES => ResponseExtendVote {
                 vote_extension: ext.into(),
@@ -755,7 +755,7 @@ impl Application for NexusApp {
         req: RequestVerifyVoteExtension,
     ) -> ResponseVerifyVoteExtension {
         let cons = <[u8; 20]>::try_from(req.validator_address.as_ref()).ok();
-        let mut view = self.committed_view();
+        let mut view = self.base_view(&self.consensus());
         let verdict = match cons {
             None => Err("validator address is not 20 bytes".to_string()),
             Some(cons) => sessions::check_extension(&mut view, &cons, &req.vote_extension),

@@ -9,14 +9,25 @@
 //!
 //! A node failure (storage or engine error) is never turned into a transaction result: the node
 //! logs it and exits rather than diverge from the network.
+//!
+//! Threshold signing ([`crate::threshold`]): a validator's app holds a [`ValidatorDuty`]
+//! ([`NexusApp::with_duty`]). `ExtendVote` carries its nonce commitments and signature shares;
+//! `VerifyVoteExtension` checks an extension against the shares its validator holds; the
+//! proposer's `PrepareProposal` puts a threshold record (signed extensions of its extended
+//! commit, aggregated signatures) first in the block; `ProcessProposal` rejects a block whose
+//! record does not check out; `FinalizeBlock` applies the record, then the transactions, then
+//! the DKG deadlines and new signing sessions; after `Commit` the duty queues its own DKG and
+//! registration transactions ([`NexusApp::take_duty_txs`]).
 
 use crate::address::Address;
-use crate::execute::{admit, max_fee, BlockExecutor, TxResult};
+use crate::execute::{admit, admit_duty, max_fee, BlockExecutor, TxResult};
 use crate::genesis::{power_of, AppGenesis, GenesisError};
 use crate::ledger::{ActiveSet, ActiveValidator, Ledger};
 use crate::params::ChainParams;
 use crate::query;
 use crate::staking;
+use crate::threshold::sessions::{self, is_record};
+use crate::threshold::{keygen, ValidatorDuty};
 use crate::tx::{decode_and_verify, VerifiedTx};
 use bytes::Bytes;
 use nexus_runtime::{BlockContext, Runtime, RuntimeError};
@@ -34,7 +45,7 @@ use tendermint_proto::v0_38::abci::{
     ValidatorUpdate,
 };
 use tendermint_proto::v0_38::crypto::{public_key::Sum, PublicKey};
-use tendermint_proto::v0_38::types::BlockIdFlag;
+use tendermint_proto::v0_38::types::{AbciParams, BlockIdFlag, ConsensusParams};
 use tracing::{error, info, warn};
 
 const TARGET: &str = "nexus::abci";
@@ -42,7 +53,8 @@ const TARGET: &str = "nexus::abci";
 /// The ABCI protocol/application version reported in `Info`.
 pub const APP_VERSION: u64 = 1;
 /// Largest vote extension accepted (the threshold-signing payload must fit).
-pub const MAX_VOTE_EXTENSION_BYTES: usize = 1024;
+pub const MAX_VOTE_EXTENSION_BYTES: usize =
+    nexus_threshold::vote_extension::MAX_VOTE_EXTENSION_BYTES;
 /// Key of the chain id in state.
 pub const CHAIN_ID_KEY: &[u8] = b"chain/id";
 
@@ -57,6 +69,7 @@ struct Shared {
     runtime: Runtime,
     consensus: Mutex<ConsensusState>,
     mempool: Mutex<MempoolState>,
+    duty: Option<Mutex<ValidatorDuty>>,
 }
 
 #[derive(Default)]
@@ -86,15 +99,46 @@ struct SenderState {
 }
 
 impl NexusApp {
+    /// A non-validating node (or a validator that does not take part in threshold signing).
     pub fn new(store: Arc<Store>, runtime: Runtime) -> NexusApp {
+        Self::build(store, runtime, None)
+    }
+
+    /// A validator's app: `duty` holds its threshold secrets (`<home>/data/threshold/`).
+    pub fn with_duty(store: Arc<Store>, runtime: Runtime, duty: ValidatorDuty) -> NexusApp {
+        Self::build(store, runtime, Some(duty))
+    }
+
+    fn build(store: Arc<Store>, runtime: Runtime, duty: Option<ValidatorDuty>) -> NexusApp {
         NexusApp {
             shared: Arc::new(Shared {
                 store,
                 runtime,
                 consensus: Mutex::default(),
                 mempool: Mutex::default(),
+                duty: duty.map(Mutex::new),
             }),
         }
+    }
+
+    fn duty(&self) -> Option<std::sync::MutexGuard<'_, ValidatorDuty>> {
+        self.shared
+            .duty
+            .as_ref()
+            .map(|d| d.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Signed DKG and registration transactions of this validator, to broadcast (the node's
+    /// duty thread sends them to CometBFT's mempool).
+    pub fn take_duty_txs(&self) -> Vec<Vec<u8>> {
+        self.duty()
+            .map(|mut d| d.take_outgoing())
+            .unwrap_or_default()
+    }
+
+    /// A view of the committed state only (after `Commit`, genesis is in it).
+    fn committed_view(&self) -> StateView {
+        StateView::new(self.shared.store.clone())
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -135,6 +179,7 @@ impl NexusApp {
     fn init_chain_inner(&self, req: RequestInitChain) -> Result<ResponseInitChain, String> {
         let genesis =
             AppGenesis::from_json(&req.app_state_bytes).map_err(|e: GenesisError| e.to_string())?;
+        let initial_height = req.initial_height;
         if self.shared.store.latest_height() != 0 {
             return Err(format!(
                 "InitChain on a store already at height {}",
@@ -182,7 +227,13 @@ impl NexusApp {
         info!(target: TARGET, chain_id = %req.chain_id, validators = members.len(),
               accounts = genesis.accounts.len(), app_hash = %hex::encode(app_hash), "genesis");
         Ok(ResponseInitChain {
-            consensus_params: None,
+            // Threshold signing travels in vote extensions: on from the first height.
+            consensus_params: Some(ConsensusParams {
+                abci: Some(AbciParams {
+                    vote_extensions_enable_height: initial_height.max(1),
+                }),
+                ..Default::default()
+            }),
             validators: members.iter().map(validator_update).collect(),
             app_hash: Bytes::copy_from_slice(&app_hash),
         })
@@ -190,7 +241,7 @@ impl NexusApp {
 
     /// Stateful admission shared by PrepareProposal and ProcessProposal: every transaction must
     /// decode, verify, and fit the sender's nonce sequence, balance and the block fuel limit.
-    fn check_block_txs(&self, txs: &[Bytes]) -> Result<(), (usize, String)> {
+    fn check_block_txs(&self, height: u64, txs: &[Bytes]) -> Result<(), (usize, String)> {
         let cs = self.consensus();
         let mut view = self.base_view(&cs);
         drop(cs);
@@ -199,6 +250,13 @@ impl NexusApp {
         let mut senders: HashMap<Address, SenderState> = HashMap::new();
         let mut fuel: u64 = 0;
         for (i, raw) in txs.iter().enumerate() {
+            if is_record(raw) {
+                if i != 0 {
+                    return Err((i, "a threshold record must come first".into()));
+                }
+                sessions::check_record(&mut view, &chain_id, height, raw).map_err(|e| (i, e))?;
+                continue;
+            }
             let tx = decode_and_verify(raw).map_err(|e| (i, e.to_string()))?;
             admit_in_sequence(&mut view, &chain_id, &params, &tx, &mut senders)
                 .map_err(|e| (i, e))?;
@@ -248,13 +306,32 @@ impl NexusApp {
         };
         let mut tx_results = Vec::with_capacity(req.txs.len());
         for (i, raw) in req.txs.iter().enumerate() {
+            if i == 0 && is_record(raw) {
+                tx_results.push(self.apply_record(&mut view, &chain_id, &params, height, raw)?);
+                continue;
+            }
             let result = exec.apply(&mut view, raw, i as u32)?;
             tx_results.push(exec_tx_result(result));
         }
         let fees = exec.fees;
 
+        let mut absent = std::collections::BTreeSet::new();
         let mut ledger = Ledger::new(&mut view);
         if let Some(commit) = &req.decided_last_commit {
+            for v in &commit.votes {
+                let Some(addr) = v
+                    .validator
+                    .as_ref()
+                    .and_then(|v| <[u8; 20]>::try_from(v.address.as_ref()).ok())
+                else {
+                    continue;
+                };
+                if v.block_id_flag != BlockIdFlag::Commit as i32 {
+                    if let Some(op) = ledger.operator_of(&addr)? {
+                        absent.insert(op.0);
+                    }
+                }
+            }
             let votes: Vec<([u8; 20], bool)> = commit
                 .votes
                 .iter()
@@ -285,6 +362,8 @@ impl NexusApp {
         staking::release_unbonded(&mut ledger, height)?;
         staking::distribute_fees(&mut ledger, &params, fees)?;
         let updates = staking::end_block_updates(&mut ledger, &params, height)?;
+        keygen::end_block(&mut view, &params, height)?;
+        sessions::open_sessions(&mut view, &params, height, &absent)?;
 
         let changes = view.take_block_changes();
         let app_hash = self.shared.store.root_after(&changes)?;
@@ -300,6 +379,43 @@ impl NexusApp {
             validator_updates: updates.iter().map(validator_update).collect(),
             consensus_param_updates: None,
             app_hash: Bytes::copy_from_slice(&app_hash),
+        })
+    }
+
+    /// The threshold record at the start of a block (ProcessProposal accepted it, so it checks
+    /// out; if it does not, it is ignored, the same way on every node).
+    fn apply_record(
+        &self,
+        view: &mut StateView,
+        chain_id: &str,
+        params: &ChainParams,
+        height: u64,
+        raw: &[u8],
+    ) -> Result<ExecTxResult, RuntimeError> {
+        let (code, log) = match sessions::check_record(view, chain_id, height, raw) {
+            Ok(record) => {
+                let jailed = sessions::apply_record(view, params, height, &record)?;
+                let log = if jailed.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<String> = jailed.iter().map(|a| a.to_string()).collect();
+                    format!("jailed for invalid signature shares: {}", names.join(", "))
+                };
+                (0, log)
+            }
+            Err(e) => {
+                warn!(target: TARGET, height, error = %e, "ignoring an invalid threshold record");
+                (19, e)
+            }
+        };
+        Ok(ExecTxResult {
+            code,
+            log,
+            events: vec![Event {
+                r#type: "nexus_threshold_record".into(),
+                attributes: vec![attr("kind", "threshold_record")],
+            }],
+            ..Default::default()
         })
     }
 
@@ -327,6 +443,11 @@ impl NexusApp {
             .unwrap_or_else(PoisonError::into_inner)
             .senders
             .clear();
+        if let Some(mut duty) = self.duty() {
+            let mut view = self.committed_view();
+            let (chain_id, params) = Self::chain_id_and_params(&mut view)?;
+            duty.after_commit(&mut view, &chain_id, &params, pending.height)?;
+        }
         Ok(())
     }
 
@@ -341,6 +462,7 @@ impl NexusApp {
         };
         let (chain_id, params) =
             Self::chain_id_and_params(&mut view).map_err(|e| (100, e.to_string()))?;
+        admit_duty(&mut view, &tx).map_err(|e| (e.code(), e.to_string()))?;
         let mut mempool = self
             .shared
             .mempool
@@ -397,6 +519,7 @@ fn admit_in_sequence(
         }
     };
     admit(chain_id, params, tx, state.next_nonce, state.balance_left).map_err(|e| e.to_string())?;
+    admit_duty(view, tx).map_err(|e| e.to_string())?;
     senders.insert(
         tx.sender,
         SenderState {
@@ -558,7 +681,23 @@ impl Application for NexusApp {
         let mut txs = Vec::new();
         let mut bytes = 0usize;
         let mut fuel = 0u64;
+        let height = u64::try_from(req.height).unwrap_or(0);
+        if let Some(commit) = &req.local_last_commit {
+            match sessions::prepare_record(&mut view, &chain_id, height, commit) {
+                Ok(Some(record)) if record.len() <= max_bytes => {
+                    bytes += record.len();
+                    txs.push(Bytes::from(record));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    warn!(target: TARGET, height, error = %e, "cannot build the threshold record")
+                }
+            }
+        }
         for raw in req.txs {
+            if is_record(&raw) {
+                continue;
+            }
             if bytes + raw.len() > max_bytes {
                 continue;
             }
@@ -579,7 +718,7 @@ impl Application for NexusApp {
     }
 
     fn process_proposal(&self, req: RequestProcessProposal) -> ResponseProcessProposal {
-        match self.check_block_txs(&req.txs) {
+        match self.check_block_txs(u64::try_from(req.height).unwrap_or(0), &req.txs) {
             Ok(()) => ResponseProcessProposal {
                 status: ProposalStatus::Accept as i32,
             },
@@ -592,10 +731,23 @@ impl Application for NexusApp {
         }
     }
 
-    fn extend_vote(&self, _req: RequestExtendVote) -> ResponseExtendVote {
-        // Wired for the threshold-signing and Ethereum steps; nothing to carry yet.
-        ResponseExtendVote {
-            vote_extension: Bytes::new(),
+    fn extend_vote(&self, req: RequestExtendVote) -> ResponseExtendVote {
+        let mut view = self.base_view(&self.consensus());
+        let Some(mut duty) = self.duty() else {
+            return ResponseExtendVote::default();
+        };
+        match duty.extend_vote(&mut view) {
+            Ok(ext) if ext.len() <= MAX_VOTE_EXTENSION_BYTES => ResponseExtendVote {
+                vote_extension: ext.into(),
+            },
+            Ok(ext) => {
+                error!(target: TARGET, height = req.height, len = ext.len(), "vote extension too large; sending none");
+                ResponseExtendVote::default()
+            }
+            Err(e) => {
+                error!(target: TARGET, height = req.height, error = %e, "cannot build the vote extension");
+                ResponseExtendVote::default()
+            }
         }
     }
 
@@ -603,12 +755,19 @@ impl Application for NexusApp {
         &self,
         req: RequestVerifyVoteExtension,
     ) -> ResponseVerifyVoteExtension {
-        let status = if req.vote_extension.is_empty() {
-            VerifyStatus::Accept
-        } else {
-            warn!(target: TARGET, len = req.vote_extension.len(), max = MAX_VOTE_EXTENSION_BYTES,
-                  "rejecting a vote extension: none is defined yet");
-            VerifyStatus::Reject
+        let cons = <[u8; 20]>::try_from(req.validator_address.as_ref()).ok();
+        let mut view = self.base_view(&self.consensus());
+        let verdict = match cons {
+            None => Err("validator address is not 20 bytes".to_string()),
+            Some(cons) => sessions::check_extension(&mut view, &cons, &req.vote_extension),
+        };
+        let status = match verdict {
+            Ok(()) => VerifyStatus::Accept,
+            Err(e) => {
+                warn!(target: TARGET, height = req.height, len = req.vote_extension.len(),
+                    error = %e, "rejecting a vote extension");
+                VerifyStatus::Reject
+            }
         };
         ResponseVerifyVoteExtension {
             status: status as i32,

@@ -56,6 +56,10 @@ pub enum TxError {
     Staking(String),
     #[error("amount must be positive")]
     ZeroAmount,
+    #[error("threshold signing: {0}")]
+    Threshold(String),
+    #[error("only validators may send `{0}` transactions")]
+    NotAValidator(&'static str),
     /// The node itself failed (storage, engine). Not the sender's fault; the node halts.
     #[error("node failure: {0}")]
     Node(#[from] RuntimeError),
@@ -83,6 +87,8 @@ impl TxError {
             TxError::Invoke(_) => 16,
             TxError::Staking(_) => 17,
             TxError::ZeroAmount => 18,
+            TxError::Threshold(_) => 19,
+            TxError::NotAValidator(_) => 20,
             TxError::Node(_) => 100,
         }
     }
@@ -108,6 +114,8 @@ impl TxError {
             16 => "invocation_failed",
             17 => "staking",
             18 => "zero_amount",
+            19 => "threshold",
+            20 => "not_a_validator",
             _ => "node_failure",
         }
     }

@@ -70,6 +70,8 @@ pub fn kind_name(kind: &TxKind) -> &'static str {
         TxKind::Delegate { .. } => "delegate",
         TxKind::Undelegate { .. } => "undelegate",
         TxKind::Unjail => "unjail",
+        TxKind::RegisterEncryptionKey { .. } => "register_encryption_key",
+        TxKind::Dkg { .. } => "dkg",
     }
 }
 
@@ -102,7 +104,7 @@ pub fn admit(
             got: tx.body.nonce,
         });
     }
-    if tx.body.fuel_price < params.min_fuel_price {
+    if tx.body.fuel_price < params.min_fuel_price && !tx.body.kind.is_validator_duty() {
         return Err(TxError::FuelPriceTooLow {
             got: tx.body.fuel_price,
             min: params.min_fuel_price,
@@ -122,6 +124,15 @@ pub fn admit(
             balance,
             needed: max_fee,
         });
+    }
+    Ok(())
+}
+
+/// Validator duty transactions are free, so only validators may send them (checked against
+/// state wherever [`admit`] is: CheckTx, proposals, execution).
+pub fn admit_duty(view: &mut StateView, tx: &VerifiedTx) -> Result<(), TxError> {
+    if tx.body.kind.is_validator_duty() && Ledger::new(view).validator(&tx.sender)?.is_none() {
+        return Err(TxError::NotAValidator(kind_name(&tx.body.kind)));
     }
     Ok(())
 }
@@ -169,7 +180,9 @@ impl<'a> BlockExecutor<'a> {
             &tx,
             account.nonce,
             account.balance,
-        ) {
+        )
+        .and_then(|()| admit_duty(view, &tx))
+        {
             return Ok(TxResult {
                 outcome: TxOutcome::default(),
                 error: Some(e),
@@ -306,6 +319,11 @@ impl<'a> BlockExecutor<'a> {
                 };
                 match self.runtime.invoke(view, &self.block, &call) {
                     Ok(receipt) => {
+                        for (i, output) in receipt.outputs.iter().enumerate() {
+                            crate::threshold::sessions::push_output(
+                                view, function, &tx.hash, i as u32, output, height,
+                            )?;
+                        }
                         outcome.fuel_used = intrinsic.saturating_add(receipt.fuel_used);
                         outcome.stdout = receipt.stdout;
                         outcome.outputs = receipt.outputs;
@@ -355,6 +373,12 @@ impl<'a> BlockExecutor<'a> {
                 .map(|_| ())
             }
             TxKind::Unjail => staking::unjail(&mut Ledger::new(view), height, sender),
+            TxKind::RegisterEncryptionKey { key } => {
+                crate::threshold::keygen::register_encryption_key(view, sender, key)
+            }
+            TxKind::Dkg { message } => {
+                crate::threshold::keygen::apply_dkg_message(view, sender, message)
+            }
         }
     }
 }

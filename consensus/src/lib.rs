@@ -5,8 +5,11 @@
 //! CometBFT 0.38 drives ([`app`]), proven queries ([`query`]), the node process that supervises
 //! `cometbft` ([`node`]), and the client that talks to a node's CometBFT RPC ([`client`]).
 //!
+//! Threshold signing ([`threshold`]) drives `nexus-threshold`: DKG transactions, signing
+//! through vote extensions, the outbox of signed outputs, key rotation.
+//!
 //! Function execution and storage come from `nexus-runtime` and `nexus-store`. Must not depend on
-//! the CLI, on Ethereum, or on threshold signing internals.
+//! the CLI or on Ethereum nodes.
 //!
 //! We use `tendermint-abci` 0.41 (CometBFT 0.38 only, one blocking thread per ABCI connection)
 //! rather than `tower-abci`: the app is synchronous (wasmtime execution and RocksDB commits are
@@ -24,6 +27,7 @@ pub mod node;
 pub mod params;
 pub mod query;
 pub mod staking;
+pub mod threshold;
 pub mod tx;
 
 pub use address::{AccountKey, Address};

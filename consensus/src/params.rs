@@ -1,5 +1,6 @@
 //! Chain parameters, fixed at genesis.
 
+use crate::address::Address;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -44,6 +45,13 @@ pub struct ChainParams {
     /// to its bonded tokens, so every delegator (the operator's self-stake included) earns in
     /// proportion to its stake.
     pub commission_ppm: u64,
+    /// Ethereum chain id in the EIP-712 domain of everything the group key signs.
+    pub eth_chain_id: u64,
+    /// The `NexusGateway` address in that domain (its address is predictable before it is
+    /// deployed: the deployer's address and nonce).
+    pub eth_gateway: Address,
+    /// Blocks a DKG phase lasts at most (rounds 1 and 2 close as soon as everyone has spoken).
+    pub dkg_phase_blocks: u64,
 }
 
 impl Default for ChainParams {
@@ -63,6 +71,9 @@ impl Default for ChainParams {
             max_missed_in_window: 500,
             jail_blocks: 20,
             commission_ppm: 100_000,
+            eth_chain_id: 31337,
+            eth_gateway: Address::default(),
+            dkg_phase_blocks: 3,
         }
     }
 }
@@ -107,6 +118,12 @@ impl ChainParams {
             return err(
                 "min_self_stake",
                 "must be at least one unit of voting power",
+            );
+        }
+        if self.dkg_phase_blocks < 2 {
+            return err(
+                "dkg_phase_blocks",
+                "must be at least 2 (a message sent after a commit lands in the next block)",
             );
         }
         if self.max_block_fuel == 0 {

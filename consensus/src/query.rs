@@ -8,6 +8,8 @@
 //! | `/key` | a raw state key | the raw value (proof in `proof_ops`, type [`PROOF_OP_TYPE`]) |
 //! | `/file/<function>` | a file path | borsh [`ProvenReads`]: every key the file read touched |
 //! | `/root` | empty | the 32-byte state root at the height (unproven: the node's own account, for comparing nodes) |
+//! | `/output/<id hex>` | — | borsh `OutboxItem` (output, EIP-712 fields, signature once signed), proven like `/key` |
+//! | `/group_key` | — | borsh [`GroupKeyInfo`]: the signing key, its epoch, its hand-over (unproven; a client proves the `thr/meta` and `thr/key/<epoch>` keys, see `Client::group_key`) |
 //!
 //! A file is checked by replaying the read on the client over exactly the proven entries
 //! ([`verify_file`]); a read of any key outside them is an error, never a silent "absent".
@@ -126,6 +128,30 @@ pub fn handle(store: &Arc<Store>, req: RequestQuery) -> ResponseQuery {
             )
         }
     };
+    let mut req = req;
+    if let Some(id) = req.path.strip_prefix("/output/") {
+        let Some(id) = hex::decode(id.trim_start_matches("0x"))
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        else {
+            return error(CODE_BAD_REQUEST, "output id must be 32 bytes of hex");
+        };
+        req.path = "/key".into();
+        req.data = crate::threshold::state::outbox_key(&id).into();
+    }
+    if req.path == "/group_key" {
+        return match group_key_info(store, height) {
+            Ok(Some(info)) => ResponseQuery {
+                value: borsh::to_vec(&info)
+                    .expect("borsh encoding into a Vec cannot fail")
+                    .into(),
+                height: height as i64,
+                ..Default::default()
+            },
+            Ok(None) => error(CODE_NOT_FOUND, "no group key yet"),
+            Err(e) => error(CODE_UNAVAILABLE, e.to_string()),
+        };
+    }
     if req.path == "/key" {
         return match store.get_with_proof(&req.data, height) {
             Ok((value, proof)) => ResponseQuery {
@@ -211,6 +237,59 @@ pub fn handle(store: &Arc<Store>, req: RequestQuery) -> ResponseQuery {
         CODE_BAD_REQUEST,
         format!("unknown query path `{}`", req.path),
     )
+}
+
+/// The group key that signs at a height, for clients and relayers.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
+pub struct GroupKeyInfo {
+    /// Key epoch (the gateway's `epoch`).
+    pub epoch: u64,
+    /// Compressed secp256k1 point (33 bytes, even y).
+    pub group_key: Vec<u8>,
+    /// Its x-coordinate, what `NexusGateway` stores.
+    pub eth_key_x: [u8; 32],
+    pub active_from: Option<u64>,
+    /// The previous key's signature handing over to this one (none for the first key).
+    pub handover: Option<crate::threshold::state::Handover>,
+}
+
+fn group_key_info(store: &Arc<Store>, height: u64) -> Result<Option<GroupKeyInfo>, String> {
+    let state = Arc::new(AtHeight {
+        store: store.clone(),
+        height,
+    });
+    let mut view = StateView::new(state);
+    let ts = crate::threshold::state::ThresholdState::new(&mut view);
+    let Some((epoch, record)) = ts.current_key().map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let mut eth_key_x = [0u8; 32];
+    eth_key_x.copy_from_slice(&record.output.group_key.0[1..]);
+    Ok(Some(GroupKeyInfo {
+        epoch,
+        group_key: record.output.group_key.0.to_vec(),
+        eth_key_x,
+        active_from: record.active_from,
+        handover: ts.handover(epoch).map_err(|e| e.to_string())?,
+    }))
+}
+
+/// The committed store frozen at one height (point reads only).
+struct AtHeight {
+    store: Arc<Store>,
+    height: u64,
+}
+
+impl StateRead for AtHeight {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get_at(key, self.height)
+    }
+
+    fn scan_prefix(&self, _: &[u8], _: Option<&[u8]>, _: usize) -> Result<KeyValues, StoreError> {
+        Err(StoreError::Config(
+            "range reads are not served at a height".into(),
+        ))
+    }
 }
 
 /// Checks a `/key` answer against the app hash of its height.

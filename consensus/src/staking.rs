@@ -454,3 +454,25 @@ pub fn distribute_fees(
     }
     Ok(())
 }
+
+/// Jails a validator for a proven threshold-signing fault (a DKG fault or an invalid signature
+/// share) for `jail_blocks`, without slashing: it leaves the set at once and may `Unjail`
+/// later. Returns whether it was jailed now (false if unknown, already jailed or tombstoned).
+pub fn jail(
+    ledger: &mut Ledger,
+    params: &ChainParams,
+    operator: &Address,
+    height: u64,
+    reason: &str,
+) -> Result<bool, RuntimeError> {
+    let Some(mut v) = ledger.validator(operator)? else {
+        return Ok(false);
+    };
+    if !v.eligible() {
+        return Ok(false);
+    }
+    v.jailed_until = Some(height + params.jail_blocks);
+    ledger.set_validator(&v);
+    warn!(target: TARGET, %operator, height, reason, "jailed");
+    Ok(true)
+}

@@ -43,6 +43,21 @@ pub enum TxKind {
     Undelegate { validator: Address, amount: u128 },
     /// Lets the sender's jailed validator back into the set once its jail time is over.
     Unjail,
+    /// A validator publishes the key its DKG shares are encrypted to (33-byte compressed
+    /// secp256k1). Validator duty: fuel price 0 allowed, validators only.
+    RegisterEncryptionKey { key: Vec<u8> },
+    /// A validator's DKG message (`nexus_threshold::dkg::DkgMessage::encode`). Validator duty.
+    Dkg { message: Vec<u8> },
+}
+
+impl TxKind {
+    /// Transactions a validator's node sends on its own: free, and only from validators.
+    pub fn is_validator_duty(&self) -> bool {
+        matches!(
+            self,
+            TxKind::RegisterEncryptionKey { .. } | TxKind::Dkg { .. }
+        )
+    }
 }
 
 /// A function's code and configuration, as deployed or upgraded.

@@ -452,4 +452,52 @@ impl Client {
             Err(e) => Err(e.into()),
         }
     }
+
+    /// An outbox item (a function output for Ethereum) with its threshold signature once
+    /// signed, proven against a verified app hash. `None` if there is no such output.
+    pub fn output(
+        &self,
+        id: &[u8; 32],
+    ) -> Result<Option<crate::threshold::state::OutboxItem>, ClientError> {
+        let key = crate::threshold::state::outbox_key(id);
+        self.get_proven(&key)?
+            .value
+            .map(|raw| borsh::from_slice(&raw).map_err(|e| ClientError::Decode(e.to_string())))
+            .transpose()
+    }
+
+    /// The group key that signs now, proven (`thr/meta` and `thr/key/<epoch>`), with the
+    /// hand-over signature naming it (none for the first key).
+    pub fn group_key(&self) -> Result<Option<query::GroupKeyInfo>, ClientError> {
+        use crate::threshold::state::{
+            handover_key, key_record_key, Handover, KeyRecord, Meta, META_KEY,
+        };
+        let decode = |e: std::io::Error| ClientError::Decode(e.to_string());
+        let Some(raw) = self.get_proven(META_KEY)?.value else {
+            return Ok(None);
+        };
+        let meta: Meta = borsh::from_slice(&raw).map_err(decode)?;
+        let Some(epoch) = meta.current_epoch else {
+            return Ok(None);
+        };
+        let raw = self
+            .get_proven(&key_record_key(epoch))?
+            .value
+            .ok_or_else(|| ClientError::Decode(format!("key record {epoch} missing")))?;
+        let record: KeyRecord = borsh::from_slice(&raw).map_err(decode)?;
+        let handover: Option<Handover> = self
+            .get_proven(&handover_key(epoch))?
+            .value
+            .map(|raw| borsh::from_slice(&raw).map_err(decode))
+            .transpose()?;
+        let mut eth_key_x = [0u8; 32];
+        eth_key_x.copy_from_slice(&record.output.group_key.0[1..]);
+        Ok(Some(query::GroupKeyInfo {
+            epoch,
+            group_key: record.output.group_key.0.to_vec(),
+            eth_key_x,
+            active_from: record.active_from,
+            handover,
+        }))
+    }
 }

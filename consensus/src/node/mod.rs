@@ -9,6 +9,7 @@
 //! <home>/cometbft/           CometBFT's home (config/, data/)
 //! <home>/data/state/         the replicated state (RocksDB)
 //! <home>/data/module-cache/  compiled modules (never consensus state)
+//! <home>/data/threshold/     threshold secrets: encryption key, DKG state, key shares, nonces
 //! <home>/cometbft.log        CometBFT's output
 //! ```
 //!

@@ -3,6 +3,8 @@
 use super::home::NodeHome;
 use super::{cometbft_binary, io_err, NodeError};
 use crate::app::NexusApp;
+use crate::client::Client;
+use crate::threshold::ValidatorDuty;
 use nexus_runtime::{Engine, Runtime};
 use nexus_store::Store;
 use std::process::{Child, Command, Stdio};
@@ -10,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 const TARGET: &str = "nexus::node";
 /// Read window of the ABCI server's connections.
@@ -18,6 +20,33 @@ pub const ABCI_READ_BUF_BYTES: usize = 1 << 20;
 /// How long CometBFT gets to stop after SIGTERM before it is killed.
 pub const COMETBFT_STOP_GRACE: Duration = Duration::from_secs(10);
 const SUPERVISE_TICK: Duration = Duration::from_millis(100);
+/// Where a validator's threshold secrets live, relative to the home.
+pub const THRESHOLD_DIR: &str = "data/threshold";
+/// How often queued duty transactions are sent to CometBFT.
+const DUTY_TICK: Duration = Duration::from_millis(200);
+
+/// Sends the app's own DKG and registration transactions to the local CometBFT's mempool
+/// (`broadcast_tx_sync`), from which they reach every proposer. A refused or unsent
+/// transaction is not retried here: the duty re-creates it after `RESUBMIT_BLOCKS` if its
+/// effect is still missing from state.
+fn spawn_duty_broadcaster(app: NexusApp, rpc: String) -> Result<(), NodeError> {
+    std::thread::Builder::new()
+        .name("threshold-duty".into())
+        .spawn(move || {
+            let client = Client::new(&rpc);
+            loop {
+                for tx in app.take_duty_txs() {
+                    match client.broadcast(&tx) {
+                        Ok(hash) => info!(target: TARGET, %hash, "duty transaction sent"),
+                        Err(e) => warn!(target: TARGET, error = %e, "duty transaction not sent"),
+                    }
+                }
+                std::thread::sleep(DUTY_TICK);
+            }
+        })
+        .map(|_| ())
+        .map_err(io_err("spawning the threshold duty thread"))
+}
 
 #[derive(Debug, Error)]
 pub enum StartError {
@@ -29,6 +58,8 @@ pub enum StartError {
     Runtime(#[from] nexus_runtime::RuntimeError),
     #[error("cannot listen for ABCI on {addr}: {message}")]
     Abci { addr: String, message: String },
+    #[error("threshold secrets: {0}")]
+    Threshold(#[from] crate::threshold::DutyError),
     #[error("cometbft exited unexpectedly ({status}); its log is {log}")]
     CometExited { status: String, log: String },
 }
@@ -40,7 +71,10 @@ pub fn start(home: &NodeHome) -> Result<(), StartError> {
     let store = Arc::new(Store::open(&home.path.join("data/state"))?);
     let engine = Engine::with_disk_cache(&home.path.join("data/module-cache"))?;
     let runtime = Runtime::new(engine)?;
-    let app = NexusApp::new(store.clone(), runtime);
+    // Threshold secrets live beside the state; the operator key signs the duty transactions.
+    let duty = ValidatorDuty::open(home.path.join(THRESHOLD_DIR), home.operator_key()?)?;
+    let app = NexusApp::with_duty(store.clone(), runtime, duty);
+    spawn_duty_broadcaster(app.clone(), home.config.rpc_url())?;
     let addr = home.config.abci_addr();
     let server = tendermint_abci::ServerBuilder::new(ABCI_READ_BUF_BYTES)
         .bind(&addr, app)

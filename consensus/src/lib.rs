@@ -2,18 +2,21 @@
 //!
 //! Owns the signed transaction format ([`tx`]), accounts and staking state ([`ledger`],
 //! [`staking`]), the deterministic block state machine ([`execute`]), the ABCI++ application
-//! CometBFT 0.38 drives ([`app`]), proven queries ([`query`]), the node process that supervises
-//! `cometbft` ([`node`]), and the client that talks to a node's CometBFT RPC ([`client`]).
+//! CometBFT 0.38 drives ([`app`]), proven queries ([`query`]) and the node's HTTP/JSON API over
+//! the same reads ([`api`]), the node process that supervises `cometbft` ([`node`]), and the
+//! client that talks to a node's CometBFT RPC ([`client`]).
 //!
 //! Function execution and storage come from `nexus-runtime` and `nexus-store`. Must not depend on
 //! the CLI, on Ethereum, or on threshold signing internals.
 //!
 //! We use `tendermint-abci` 0.41 (CometBFT 0.38 only, one blocking thread per ABCI connection)
 //! rather than `tower-abci`: the app is synchronous (wasmtime execution and RocksDB commits are
-//! blocking work), CometBFT serializes the consensus connection anyway, and it avoids a second
-//! async runtime and the older tendermint 0.40 / prost 0.13 stack.
+//! blocking work), CometBFT serializes the consensus connection anyway, and it avoids the older
+//! tendermint 0.40 / prost 0.13 stack. Only the HTTP API is async, on its own thread and its own
+//! small tokio runtime, apart from consensus.
 
 pub mod address;
+pub mod api;
 pub mod app;
 pub mod client;
 pub mod error;

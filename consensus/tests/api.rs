@@ -80,6 +80,26 @@ fn invoke(function: &str, input: &str) -> TxKind {
     }
 }
 
+/// Finalizes and commits block `height`; every transaction must succeed. Returns the app hash.
+fn commit_block(app: &NexusApp, height: u64, txs: Vec<Bytes>) -> [u8; 32] {
+    let height = height as i64;
+    let resp = app.finalize_block(RequestFinalizeBlock {
+        txs,
+        height,
+        hash: vec![height as u8; 32].into(),
+        time: Some(tendermint_proto::google::protobuf::Timestamp {
+            seconds: 1_700_000_000 + height,
+            nanos: 0,
+        }),
+        ..Default::default()
+    });
+    for r in &resp.tx_results {
+        assert_eq!(r.code, 0, "{}", r.log);
+    }
+    app.commit();
+    resp.app_hash.to_vec().try_into().unwrap()
+}
+
 /// A node after genesis and, with `blocks`, two blocks: deploys of `counter` and `notes` by
 /// alice, then `counter` += 5 and the note `notes/work/todo.txt`.
 fn node(blocks: bool) -> Node {
@@ -138,22 +158,7 @@ fn node(blocks: bool) -> Node {
             ],
         ];
         for (i, txs) in txs.into_iter().enumerate() {
-            let height = i as i64 + 1;
-            let resp = app.finalize_block(RequestFinalizeBlock {
-                txs,
-                height,
-                hash: vec![height as u8; 32].into(),
-                time: Some(tendermint_proto::google::protobuf::Timestamp {
-                    seconds: 1_700_000_000 + height,
-                    nanos: 0,
-                }),
-                ..Default::default()
-            });
-            for r in &resp.tx_results {
-                assert_eq!(r.code, 0, "{}", r.log);
-            }
-            app.commit();
-            app_hash = resp.app_hash.to_vec().try_into().unwrap();
+            app_hash = commit_block(&app, i as u64 + 1, txs);
         }
     }
     let api = ApiServer::start(store, "127.0.0.1:0").unwrap();
@@ -447,6 +452,20 @@ fn the_openapi_document_lists_every_served_route_and_only_those() {
         .map(|(m, p)| (m.to_string(), p))
         .collect();
     assert_eq!(served, documented);
+    // The limits the document states are the ones enforced.
+    let text = doc.to_string();
+    for limit in [
+        format!(
+            "at most {} bytes: MAX_KV_KEY_BYTES",
+            nexus_runtime::limits::MAX_KV_KEY_BYTES
+        ),
+        format!(
+            "at most {} bytes: MAX_PATH_BYTES",
+            nexus_vfs::MAX_PATH_BYTES
+        ),
+    ] {
+        assert!(text.contains(&limit), "the document should say {limit:?}");
+    }
     // Every documented response body names a schema the document defines.
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for name in [
@@ -461,4 +480,41 @@ fn the_openapi_document_lists_every_served_route_and_only_those() {
     ] {
         assert!(schemas.contains_key(name), "schema {name} is missing");
     }
+}
+
+#[test]
+fn answers_read_while_blocks_commit_are_each_consistent_with_their_height() {
+    let n = node(true);
+    let alice = n.alice.address();
+    let bob = n.operator.address();
+    let path = format!("/v1/accounts/{alice}");
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut answers = Vec::new();
+            for _ in 0..40 {
+                let (status, body) = n.get(&path);
+                assert_eq!(status, 200, "{body}");
+                answers.push(body);
+            }
+            answers
+        });
+        for height in 3..=8u64 {
+            let transfer = TxKind::Transfer { to: bob, amount: 1 };
+            commit_block(&n.app, height, vec![tx(&n.alice, height + 1, transfer)]);
+        }
+        let answers = reader.join().unwrap();
+        let mut last = 0;
+        for body in answers {
+            let height = body["height"].as_u64().unwrap();
+            assert!(height >= last, "heights never go back");
+            last = height;
+            let root = n.app.store().root_hash_at(height).unwrap();
+            assert_eq!(body["app_hash"], hex::encode(root));
+            let account: Account =
+                borsh::from_slice(&verified(root, &body["proof"]).unwrap()).unwrap();
+            assert_eq!(body["nonce"], account.nonce);
+            assert_eq!(body["balance"], account.balance.to_string());
+            assert_eq!(account.nonce, height + 2, "nonce after block {height}");
+        }
+    });
 }

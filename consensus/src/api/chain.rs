@@ -39,9 +39,9 @@ pub async fn status(State(ctx): State<Ctx>) -> Result<Json<StatusResponse>, ApiE
 #[utoipa::path(get, path = "/v1/accounts/{address}", tag = "chain",
     params(("address" = String, Path, description = "0x followed by 40 hex digits")),
     responses(
-        (status = 200, body = AccountResponse),
+        (status = 200, description = "Read at the latest committed height, with a proof", body = AccountResponse),
         (status = 400, description = "Malformed address", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 503, description = "No block is committed yet, or the node is busy", body = ErrorBody),
     ))]
 pub async fn account(
     State(ctx): State<Ctx>,
@@ -73,8 +73,8 @@ pub async fn account(
 /// Every validator record with its stake, power and jail state.
 #[utoipa::path(get, path = "/v1/validators", tag = "chain",
     responses(
-        (status = 200, body = ValidatorsResponse),
-        (status = 503, body = ErrorBody),
+        (status = 200, description = "Read at the latest committed height, with a proof", body = ValidatorsResponse),
+        (status = 503, description = "No block is committed yet, or the node is busy", body = ErrorBody),
     ))]
 pub async fn validators(State(ctx): State<Ctx>) -> Result<Json<ValidatorsResponse>, ApiError> {
     blocking(&ctx, |snap| {

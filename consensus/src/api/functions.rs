@@ -33,10 +33,10 @@ fn not_deployed(name: &str) -> ApiError {
 #[utoipa::path(get, path = "/v1/functions/{name}", tag = "functions",
     params(("name" = String, Path, description = "Function name ([a-z][a-z0-9_-]*)")),
     responses(
-        (status = 200, body = FunctionResponse),
+        (status = 200, description = "Read at the latest committed height, with a proof", body = FunctionResponse),
         (status = 400, description = "Malformed name", body = ErrorBody),
         (status = 404, description = "Not deployed", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 503, description = "No block is committed yet, or the node is busy", body = ErrorBody),
     ))]
 pub async fn function(
     State(ctx): State<Ctx>,
@@ -75,13 +75,13 @@ pub async fn function(
 #[utoipa::path(get, path = "/v1/functions/{name}/kv/{key_hex}", tag = "functions",
     params(
         ("name" = String, Path, description = "Function name"),
-        ("key_hex" = String, Path, description = "The key, hex (at most MAX_KV_KEY_BYTES bytes)"),
+        ("key_hex" = String, Path, description = "The key, hex (at most 1024 bytes: MAX_KV_KEY_BYTES)"),
     ),
     responses(
-        (status = 200, body = KvResponse),
+        (status = 200, description = "Read at the latest committed height, with a proof", body = KvResponse),
         (status = 400, description = "Malformed name or key", body = ErrorBody),
         (status = 404, description = "Not deployed, or the key is unset (then with a proof of absence)", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 503, description = "No block is committed yet, or the node is busy", body = ErrorBody),
     ))]
 pub async fn kv(
     State(ctx): State<Ctx>,
@@ -133,10 +133,10 @@ pub async fn kv(
 #[utoipa::path(get, path = "/v1/functions/{name}/fs", tag = "functions",
     params(("name" = String, Path, description = "Function name")),
     responses(
-        (status = 200, body = FsResponse),
-        (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 200, description = "Read at the latest committed height, with a proof", body = FsResponse),
+        (status = 400, description = "Malformed name or path", body = ErrorBody),
+        (status = 404, description = "Not deployed", body = ErrorBody),
+        (status = 503, description = "No block is committed yet, or the node is busy", body = ErrorBody),
     ))]
 pub async fn fs_root(
     State(ctx): State<Ctx>,
@@ -150,13 +150,13 @@ pub async fn fs_root(
 #[utoipa::path(get, path = "/v1/functions/{name}/fs/{path}", tag = "functions",
     params(
         ("name" = String, Path, description = "Function name"),
-        ("path" = String, Path, description = "Path inside the function's filesystem; may contain `/` (at most MAX_PATH_BYTES bytes)"),
+        ("path" = String, Path, description = "Path inside the function's filesystem; may contain `/` (at most 4096 bytes: MAX_PATH_BYTES)"),
     ),
     responses(
-        (status = 200, body = FsResponse),
+        (status = 200, description = "Read at the latest committed height, with a proof", body = FsResponse),
         (status = 400, description = "Malformed name or path (too long, `..`)", body = ErrorBody),
         (status = 404, description = "Not deployed, or no such file or directory", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 503, description = "No block is committed yet, or the node is busy", body = ErrorBody),
     ))]
 pub async fn fs_path(
     State(ctx): State<Ctx>,

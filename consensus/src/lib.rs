@@ -2,8 +2,9 @@
 //!
 //! Owns the signed transaction format ([`tx`]), accounts and staking state ([`ledger`],
 //! [`staking`]), the deterministic block state machine ([`execute`]), the ABCI++ application
-//! CometBFT 0.38 drives ([`app`]), proven queries ([`query`]), the node process that supervises
-//! `cometbft` ([`node`]), and the client that talks to a node's CometBFT RPC ([`client`]).
+//! CometBFT 0.38 drives ([`app`]), proven queries ([`query`]) and the node's HTTP/JSON API over
+//! the same reads ([`api`]), the node process that supervises `cometbft` ([`node`]), and the
+//! client that talks to a node's CometBFT RPC ([`client`]).
 //!
 //! Threshold signing ([`threshold`]) drives `nexus-threshold`: DKG transactions, signing
 //! through vote extensions, the outbox of signed outputs, key rotation.
@@ -13,10 +14,12 @@
 //!
 //! We use `tendermint-abci` 0.41 (CometBFT 0.38 only, one blocking thread per ABCI connection)
 //! rather than `tower-abci`: the app is synchronous (wasmtime execution and RocksDB commits are
-//! blocking work), CometBFT serializes the consensus connection anyway, and it avoids a second
-//! async runtime and the older tendermint 0.40 / prost 0.13 stack.
+//! blocking work), CometBFT serializes the consensus connection anyway, and it avoids the older
+//! tendermint 0.40 / prost 0.13 stack. Only the HTTP API is async, on its own thread and its own
+//! small tokio runtime, apart from consensus.
 
 pub mod address;
+pub mod api;
 pub mod app;
 pub mod client;
 pub mod error;

@@ -112,6 +112,47 @@ fn error(code: u32, log: impl Into<String>) -> ResponseQuery {
     }
 }
 
+/// Runs `read` over the committed state of `height` and proves every key it read (at most
+/// [`MAX_PROVEN_READS`]; range reads fail). The `/file/` query and the node's HTTP API
+/// (`crate::api`) answer with the result; a client replays the same read over the proven entries
+/// with [`verify_reads`].
+pub fn prove_reads<T>(
+    store: &Arc<Store>,
+    height: u64,
+    read: impl FnOnce(&mut StateView) -> T,
+) -> Result<(T, ProvenReads), StoreError> {
+    let recorder = Arc::new(RecordingState {
+        store: store.clone(),
+        height,
+        reads: Mutex::default(),
+    });
+    let mut view = StateView::new(recorder.clone());
+    let result = read(&mut view);
+    drop(view);
+    let reads = std::mem::take(
+        &mut *recorder
+            .reads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner),
+    );
+    let mut proven = ProvenReads::default();
+    for (key, value) in reads {
+        let (v, proof) = store.get_with_proof(&key, height)?;
+        if v != value {
+            return Err(StoreError::Corrupt(format!(
+                "key {} changed under the query at height {height}",
+                hex::encode(&key)
+            )));
+        }
+        proven.reads.push(ProvenRead {
+            key,
+            value,
+            proof: proof.to_bytes(),
+        });
+    }
+    Ok((result, proven))
+}
+
 /// Answers one ABCI query from the committed store.
 pub fn handle(store: &Arc<Store>, req: RequestQuery) -> ResponseQuery {
     let latest = store.latest_height();
@@ -190,14 +231,12 @@ pub fn handle(store: &Arc<Store>, req: RequestQuery) -> ResponseQuery {
         let Ok(path) = std::str::from_utf8(&req.data) else {
             return error(CODE_BAD_REQUEST, "file path is not UTF-8");
         };
-        let recorder = Arc::new(RecordingState {
-            store: store.clone(),
-            height,
-            reads: Mutex::default(),
-        });
-        let mut view = StateView::new(recorder.clone());
-        let result = nexus_runtime::inspect::read_file(&mut view, function, path);
-        drop(view);
+        let (result, proven) = match prove_reads(store, height, |view| {
+            nexus_runtime::inspect::read_file(view, function, path)
+        }) {
+            Ok(answer) => answer,
+            Err(e) => return error(CODE_UNAVAILABLE, e.to_string()),
+        };
         let code = match &result {
             Ok(_) => CODE_OK,
             Err(nexus_runtime::inspect::InspectError::Runtime(e)) => {
@@ -205,24 +244,6 @@ pub fn handle(store: &Arc<Store>, req: RequestQuery) -> ResponseQuery {
             }
             Err(_) => CODE_NOT_FOUND,
         };
-        let reads = std::mem::take(
-            &mut *recorder
-                .reads
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        let mut proven = ProvenReads::default();
-        for (key, value) in reads {
-            match store.get_with_proof(&key, height) {
-                Ok((v, proof)) if v == value => proven.reads.push(ProvenRead {
-                    key,
-                    value,
-                    proof: proof.to_bytes(),
-                }),
-                Ok(_) => return error(CODE_UNAVAILABLE, "state changed under the query"),
-                Err(e) => return error(CODE_UNAVAILABLE, e.to_string()),
-            }
-        }
         return ResponseQuery {
             code,
             log: result.err().map(|e| e.to_string()).unwrap_or_default(),
@@ -304,14 +325,14 @@ pub fn verify_key(
     Ok(())
 }
 
-/// Checks a `/file/<function>` answer and returns the file's contents (or the error the read
-/// hit, itself proven: e.g. "no such file").
-pub fn verify_file(
+/// Checks a borsh [`ProvenReads`] answer against `app_hash` and replays `read` over exactly the
+/// proven entries. A read of any other key fails inside `read` (a store error naming the key),
+/// which the caller reports as [`VerifyError::Unproven`]: the answer is incomplete.
+pub fn verify_reads<T>(
     app_hash: [u8; 32],
-    function: &str,
-    path: &str,
     answer: &[u8],
-) -> Result<Vec<u8>, VerifyError> {
+    read: impl FnOnce(&mut StateView) -> T,
+) -> Result<T, VerifyError> {
     let proven: ProvenReads =
         borsh::from_slice(answer).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     if proven.reads.len() > MAX_PROVEN_READS {
@@ -323,7 +344,21 @@ pub fn verify_file(
         entries.insert(r.key.clone(), r.value.clone());
     }
     let mut view = StateView::new(Arc::new(ProvenState { entries }));
-    nexus_runtime::inspect::read_file(&mut view, function, path).map_err(|e| match e {
+    Ok(read(&mut view))
+}
+
+/// Checks a `/file/<function>` answer and returns the file's contents (or the error the read
+/// hit, itself proven: e.g. "no such file").
+pub fn verify_file(
+    app_hash: [u8; 32],
+    function: &str,
+    path: &str,
+    answer: &[u8],
+) -> Result<Vec<u8>, VerifyError> {
+    verify_reads(app_hash, answer, |view| {
+        nexus_runtime::inspect::read_file(view, function, path)
+    })?
+    .map_err(|e| match e {
         // The replay needed a key the answer did not prove: the answer is incomplete.
         nexus_runtime::inspect::InspectError::Runtime(e) => VerifyError::Unproven(e.to_string()),
         other => VerifyError::Inspect(other.to_string()),

@@ -8,10 +8,46 @@ pub const NODE_CONFIG_FILE: &str = "nexus.toml";
 
 /// Loopback ports of one node.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "PortsFile")]
 pub struct CometPorts {
+    /// CometBFT peer-to-peer.
     pub p2p: u16,
+    /// CometBFT RPC.
     pub rpc: u16,
+    /// Our ABCI server (CometBFT connects to it).
     pub abci: u16,
+    /// Our HTTP/JSON API (`crate::api`). Homes made before it existed have no `api` in
+    /// `nexus.toml`; they get `abci + 1`.
+    pub api: u16,
+}
+
+/// `[ports]` as written in `nexus.toml`, where `api` may be missing.
+#[derive(Deserialize)]
+struct PortsFile {
+    p2p: u16,
+    rpc: u16,
+    abci: u16,
+    #[serde(default)]
+    api: Option<u16>,
+}
+
+impl TryFrom<PortsFile> for CometPorts {
+    type Error = String;
+
+    fn try_from(f: PortsFile) -> Result<CometPorts, String> {
+        let api = match f.api {
+            Some(api) => api,
+            None => f.abci.checked_add(1).ok_or_else(|| {
+                "ports.api is missing and the default (ports.abci + 1) overflows".to_string()
+            })?,
+        };
+        Ok(CometPorts {
+            p2p: f.p2p,
+            rpc: f.rpc,
+            abci: f.abci,
+            api,
+        })
+    }
 }
 
 impl CometPorts {
@@ -22,6 +58,7 @@ impl CometPorts {
             p2p: b,
             rpc: b + 1,
             abci: b + 2,
+            api: b + 3,
         }
     }
 }
@@ -39,6 +76,9 @@ pub struct NodeConfig {
 impl NodeConfig {
     pub fn abci_addr(&self) -> String {
         format!("127.0.0.1:{}", self.ports.abci)
+    }
+    pub fn api_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.ports.api)
     }
     pub fn rpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.ports.rpc)
@@ -149,5 +189,50 @@ impl NodeConfig {
             toml::Value::Boolean(false),
         );
         toml::to_string(&doc).map_err(|e| NodeError::Config(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nexus_toml_without_an_api_port_gets_the_port_after_abci() {
+        let text = r#"
+moniker = "n0"
+chain_id = "c"
+timeout_commit = "300ms"
+
+[ports]
+p2p = 26600
+rpc = 26601
+abci = 26602
+"#;
+        let config: NodeConfig = toml::from_str(text).unwrap();
+        assert_eq!(config.ports.api, 26603);
+        assert_eq!(config.ports, CometPorts::for_index(26600, 0));
+    }
+
+    #[test]
+    fn the_api_port_round_trips_through_nexus_toml() {
+        let config = NodeConfig {
+            moniker: "n1".into(),
+            chain_id: "c".into(),
+            ports: CometPorts {
+                api: 40000,
+                ..CometPorts::for_index(26600, 1)
+            },
+            timeout_commit: "1s".into(),
+        };
+        let text = toml::to_string(&config).unwrap();
+        assert_eq!(toml::from_str::<NodeConfig>(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn ports_of_devnet_nodes_do_not_overlap() {
+        let a = CometPorts::for_index(26600, 0);
+        let b = CometPorts::for_index(26600, 1);
+        assert_eq!((a.p2p, a.rpc, a.abci, a.api), (26600, 26601, 26602, 26603));
+        assert_eq!(b.p2p, 26610);
     }
 }

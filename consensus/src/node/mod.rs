@@ -1,5 +1,6 @@
 //! The node process: a home directory with keys and CometBFT's configuration (`init`), and
-//! `start`, which serves the ABCI application and supervises its `cometbft` process.
+//! `start`, which serves the ABCI application and the HTTP API (`crate::api`, on `ports.api`)
+//! and supervises its `cometbft` process.
 //!
 //! Home layout:
 //!

@@ -1,7 +1,8 @@
-//! `nexus node start`: serve ABCI, run `cometbft` as a child, stop both cleanly.
+//! `nexus node start`: serve ABCI and the HTTP API, run `cometbft` as a child, stop cleanly.
 
 use super::home::NodeHome;
 use super::{cometbft_binary, io_err, NodeError};
+use crate::api::ApiServer;
 use crate::app::NexusApp;
 use crate::client::Client;
 use crate::threshold::ValidatorDuty;
@@ -60,6 +61,8 @@ pub enum StartError {
     Abci { addr: String, message: String },
     #[error("threshold secrets: {0}")]
     Threshold(#[from] crate::threshold::DutyError),
+    #[error("cannot serve the HTTP API on {addr}: {message}")]
+    Api { addr: String, message: String },
     #[error("cometbft exited unexpectedly ({status}); its log is {log}")]
     CometExited { status: String, log: String },
 }
@@ -91,6 +94,12 @@ pub fn start(home: &NodeHome) -> Result<(), StartError> {
         })
         .map_err(io_err("spawning the ABCI thread"))?;
     info!(target: TARGET, %addr, height = store.latest_height(), "ABCI listening");
+    let api_addr = home.config.api_addr();
+    // Lives until `start` returns; reads the committed state only.
+    let _api = ApiServer::start(store.clone(), &api_addr).map_err(|e| StartError::Api {
+        addr: api_addr.clone(),
+        message: e.to_string(),
+    })?;
 
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

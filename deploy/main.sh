@@ -2,8 +2,9 @@
 # The main job, from a fresh machine: installs what it needs (Debian packages, CometBFT, guest
 # toolchains), builds the nexus CLI and the example counter function, starts a 4-validator
 # network on loopback (real CometBFT processes), deploys the counter with a transaction, invokes
-# it with transactions, and reads its state back from every validator, each read proven against
-# an app hash signed by more than 2/3 of the validators.
+# it with transactions, reads its state back from every validator (each read proven against
+# an app hash signed by more than 2/3 of the validators), and shows the FROST signature the
+# validator set made over the last output for Ethereum.
 #
 #   deploy/main.sh [DEVNET_DIR]      (default: ~/.nexus/devnet-main; replaced on every run)
 #
@@ -38,8 +39,13 @@ echo "==> nexus deploy counter.wasm"
 "$NEXUS" deploy "$NEXUS_GUESTS_DIR/counter.wasm" --from "$FAUCET"
 for by in 1 2 3; do
   echo "==> nexus invoke counter --input '{\"by\": $by}'"
-  "$NEXUS" invoke counter --input "{\"by\": $by}" --from "$FAUCET"
+  "$NEXUS" invoke counter --input "{\"by\": $by}" --from "$FAUCET" | tee "$DEVNET/last-invoke.txt"
 done
+OUTPUT_ID="$(awk '/^outbox/ { print $2 }' "$DEVNET/last-invoke.txt")"
+
+echo "==> the validators' group key (from the DKG at genesis) and the last output, threshold-signed for Ethereum"
+"$NEXUS" query group-key
+"$NEXUS" query output "$OUTPUT_ID" --wait 60
 
 echo "==> the counter read back from every validator (little-endian u64, proven)"
 for i in 0 1 2 3; do

@@ -354,3 +354,84 @@ fn validator_joins_and_leaves_at_epoch_boundaries() {
     net.wait_height(&[0, 1, 2, 3, 4], h + 3, MINUTE);
     net.assert_same_state(&[0, 1, 2, 3, 4], MINUTE);
 }
+
+/// Waits for the signature of output `id` and checks it the way Ethereum will: the EIP-712
+/// digest recomputed from the item and chain parameters, FROST-verified under the group key.
+fn signed_output(net: &Devnet, id: &[u8; 32]) -> nexus_consensus::threshold::state::OutboxItem {
+    let mut item = None;
+    wait_for("the output's threshold signature", MINUTE, || {
+        item = net.client(0).output(id).unwrap();
+        item.as_ref().is_some_and(|i| i.signature.is_some())
+    });
+    let item = item.unwrap();
+    let sig = item.signature.as_ref().unwrap();
+    let params = net.client(0).params().unwrap().value;
+    let digest = nexus_threshold::eth::OutputMessage {
+        chain_id: params.eth_chain_id,
+        gateway: params.eth_gateway.0,
+        epoch: sig.epoch,
+        request_id: alloy_primitives::U256::from_be_bytes(item.request_id),
+        function_id: nexus_consensus::address::keccak256(item.function.as_bytes()),
+        output: item.output.clone(),
+        nexus_height: item.nexus_height,
+    }
+    .digest();
+    assert_eq!(digest, sig.digest);
+    let key = net.client(0).group_key().unwrap().expect("a group key");
+    assert_eq!(key.epoch, sig.epoch);
+    let point = nexus_threshold::CompressedPoint::from_slice(&key.group_key).unwrap();
+    nexus_threshold::signing::verify_signature(&point, &digest, &sig.signature)
+        .expect("the group key signed the output");
+    let mut tampered = sig.signature.clone();
+    tampered[40] ^= 1;
+    assert!(nexus_threshold::signing::verify_signature(&point, &digest, &tampered).is_err());
+    item
+}
+
+/// Invokes the counter through the CLI; returns (output id, commit height).
+fn invoke_for_output(net: &Devnet, node: usize) -> ([u8; 32], u64) {
+    let out = net.cli(
+        node,
+        &[
+            "invoke",
+            "counter",
+            "--input",
+            r#"{"by": 2}"#,
+            "--from",
+            &net.faucet_path(),
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let id = hex::decode(v["outputs"][0]["id"].as_str().expect("an outbox id")).unwrap();
+    (id.try_into().unwrap(), v["height"].as_u64().unwrap())
+}
+
+#[test]
+fn outputs_are_threshold_signed_by_the_real_network() {
+    let net = Devnet::up(4, 28700, &[]);
+    net.deploy_counter();
+    // The DKG ran from genesis.
+    wait_for("the group key", MINUTE, || {
+        net.client(0).group_key().unwrap().is_some()
+    });
+    let (id, height) = invoke_for_output(&net, 0);
+    let item = signed_output(&net, &id);
+    let signed_at = item.signature.unwrap().height;
+    assert!(
+        signed_at <= height + 2,
+        "committed at {height}, signed at {signed_at}"
+    );
+    // The CLI shows it, ready for the gateway.
+    let shown = net.cli(1, &["query", "output", &hex::encode(id), "--wait", "30"]);
+    assert!(shown.contains("signature    0x"), "{shown}");
+    // With one validator down (1/4 of the power), outputs are still signed.
+    net.crash(3);
+    let (id, height) = invoke_for_output(&net, 0);
+    let item = signed_output(&net, &id);
+    let signed_at = item.signature.unwrap().height;
+    assert!(
+        signed_at <= height + 4,
+        "committed at {height}, signed at {signed_at} with a validator down"
+    );
+}

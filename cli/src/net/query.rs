@@ -51,6 +51,21 @@ pub enum QueryCommand {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// A function output for Ethereum (by outbox id) with its threshold signature once signed.
+    Output {
+        /// Outbox id (hex), as `nexus invoke` prints it.
+        id: String,
+        /// Wait up to this many seconds for the signature.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// The validator set's group key (what the Ethereum gateway stores) and its hand-over.
+    GroupKey {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
     /// A committed transaction's result, by hash.
     Tx {
         hash: String,
@@ -210,6 +225,33 @@ pub fn query(command: QueryCommand) -> Result<i32> {
                 Err(e) => bail!("{e} (proven at height {height})"),
             }
         }
+        QueryCommand::Output { id, wait, node } => return output(&id, wait, &node),
+        QueryCommand::GroupKey { node } => {
+            let Some(k) = node.client().group_key()? else {
+                bail!("the validators have no group key yet (the DKG runs in the first blocks)");
+            };
+            if node.json {
+                println!(
+                    "{}",
+                    json!({"epoch": k.epoch, "group_key": hex::encode(&k.group_key),
+                           "eth_key_x": hex::encode(k.eth_key_x), "active_from": k.active_from,
+                           "handover": k.handover.as_ref().map(|h| json!({"old_epoch": h.old_epoch,
+                               "digest": hex::encode(h.digest), "signature": hex::encode(&h.signature), "height": h.height}))})
+                );
+            } else {
+                println!("epoch      {}", k.epoch);
+                println!("group key  {}", hex::encode(&k.group_key));
+                println!("eth key x  0x{}", hex::encode(k.eth_key_x));
+                if let Some(h) = &k.handover {
+                    println!(
+                        "handover   from epoch {} at height {}: 0x{}",
+                        h.old_epoch,
+                        h.height,
+                        hex::encode(&h.signature)
+                    );
+                }
+            }
+        }
         QueryCommand::Tx { hash, node } => {
             let hash = hash.trim_start_matches("0x").to_ascii_uppercase();
             match node.client().tx(&hash)? {
@@ -219,4 +261,62 @@ pub fn query(command: QueryCommand) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Longest `--wait` for an output's signature.
+pub const MAX_OUTPUT_WAIT_SECS: u64 = 600;
+
+fn output(id: &str, wait: u64, node: &NodeArgs) -> Result<i32> {
+    let raw = hex::decode(id.trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| anyhow::anyhow!("output id must be 32 bytes of hex"))?;
+    if wait > MAX_OUTPUT_WAIT_SECS {
+        bail!("--wait is at most {MAX_OUTPUT_WAIT_SECS} seconds");
+    }
+    let client = node.client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait);
+    let item = loop {
+        let item = client.output(&raw)?;
+        match &item {
+            Some(i) if i.signature.is_some() => break item,
+            _ if std::time::Instant::now() >= deadline => break item,
+            _ => std::thread::sleep(std::time::Duration::from_millis(250)),
+        }
+    };
+    let Some(item) = item else {
+        bail!("no output {id} (proven absent)");
+    };
+    if node.json {
+        println!(
+            "{}",
+            json!({"id": hex::encode(item.id), "request_id": hex::encode(item.request_id),
+                   "function": item.function, "function_id": hex::encode(item.function_id),
+                   "output": hex::encode(&item.output), "output_hash": hex::encode(item.output_hash),
+                   "nexus_height": item.nexus_height,
+                   "signature": item.signature.as_ref().map(|s| json!({"epoch": s.epoch,
+                       "digest": hex::encode(s.digest), "signature": hex::encode(&s.signature), "height": s.height}))})
+        );
+    } else {
+        println!("function     {}", item.function);
+        println!("output       0x{}", hex::encode(&item.output));
+        println!("request id   0x{}", hex::encode(item.request_id));
+        println!("nexus height {}", item.nexus_height);
+        match &item.signature {
+            Some(s) => {
+                println!("epoch        {}", s.epoch);
+                println!(
+                    "digest       0x{} (EIP-712 Fulfillment)",
+                    hex::encode(s.digest)
+                );
+                println!(
+                    "signature    0x{} (FROST R ‖ z, signed at height {})",
+                    hex::encode(&s.signature),
+                    s.height
+                );
+            }
+            None => println!("signature    not yet (signing takes about two blocks)"),
+        }
+    }
+    Ok(if item.signature.is_some() { 0 } else { 3 })
 }

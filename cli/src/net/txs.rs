@@ -103,6 +103,15 @@ fn send(args: &TxArgs, kind: TxKind) -> Result<i32> {
     send_as(&key, args, kind)
 }
 
+/// The outbox id of output `index` of the transaction whose (hex) hash is `tx_hash`.
+fn output_id(tx_hash: &str, index: usize) -> Option<[u8; 32]> {
+    let hash: [u8; 32] = hex::decode(tx_hash).ok()?.try_into().ok()?;
+    Some(nexus_consensus::threshold::state::outbox_id(
+        &hash,
+        u32::try_from(index).ok()?,
+    ))
+}
+
 /// Prints a committed transaction; the exit code is 0 only if it succeeded.
 pub fn report(tx: &CommittedTx, json: bool) -> i32 {
     let o = &tx.outcome;
@@ -117,7 +126,10 @@ pub fn report(tx: &CommittedTx, json: bool) -> i32 {
             "fee": o.fee.to_string(),
             "stdout": String::from_utf8_lossy(&o.stdout),
             "stdout_hex": hex::encode(&o.stdout),
-            "outputs": o.outputs.iter().map(hex::encode).collect::<Vec<_>>(),
+            "outputs": o.outputs.iter().enumerate().map(|(i, out)| serde_json::json!({
+                "id": output_id(&tx.hash, i).map(hex::encode),
+                "output": hex::encode(out),
+            })).collect::<Vec<_>>(),
             "events": o.events.iter().map(|(t, d)| serde_json::json!({"topic": t, "data": hex::encode(d)})).collect::<Vec<_>>(),
         });
         println!("{value}");
@@ -137,8 +149,12 @@ pub fn report(tx: &CommittedTx, json: bool) -> i32 {
         for (topic, data) in &o.events {
             println!("event    {topic} {}", show_bytes(data));
         }
-        for out in &o.outputs {
-            println!("outbox   0x{}", hex::encode(out));
+        for (i, out) in o.outputs.iter().enumerate() {
+            let id = output_id(&tx.hash, i).map(hex::encode).unwrap_or_default();
+            println!(
+                "outbox   {id} 0x{} (signed for Ethereum: nexus query output {id})",
+                hex::encode(out)
+            );
         }
     }
     if tx.code == 0 {

@@ -123,10 +123,7 @@ pub fn push_output(
     output: &[u8],
     height: u64,
 ) -> Result<[u8; 32], RuntimeError> {
-    let mut pre = b"nexus/outbox/v1".to_vec();
-    pre.extend_from_slice(tx_hash);
-    pre.extend_from_slice(&index.to_be_bytes());
-    let id = keccak256(&pre);
+    let id = crate::threshold::state::outbox_id(tx_hash, index);
     let item = OutboxItem {
         id,
         request_id: id,

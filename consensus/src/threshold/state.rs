@@ -82,6 +82,15 @@ pub struct ItemSignature {
     pub height: u64,
 }
 
+/// The id of output `index` of the transaction `tx_hash`:
+/// `keccak256("nexus/outbox/v1" ‖ tx hash ‖ index BE 4)`.
+pub fn outbox_id(tx_hash: &[u8; 32], index: u32) -> [u8; 32] {
+    let mut pre = b"nexus/outbox/v1".to_vec();
+    pre.extend_from_slice(tx_hash);
+    pre.extend_from_slice(&index.to_be_bytes());
+    crate::address::keccak256(&pre)
+}
+
 /// An output of a successful invocation, to be signed for Ethereum.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 pub struct OutboxItem {

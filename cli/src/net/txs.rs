@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use nexus_consensus::client::CommittedTx;
+use nexus_consensus::client::{ClientError, CommittedTx};
 use nexus_consensus::execute::intrinsic_fuel;
 use nexus_consensus::node::NodeHome;
 use nexus_consensus::tx::{decode_and_verify, FunctionSpec, TxBody, TxKind};
-use nexus_consensus::{AccountKey, Address};
+use nexus_consensus::{AccountKey, Address, TxError};
 
 use super::keys::{resolve, KeyDirArgs};
 use super::{show_bytes, NodeArgs};
@@ -41,13 +41,31 @@ pub struct TxArgs {
     pub no_wait: bool,
 }
 
+/// Signing attempts when the nonce read was taken meanwhile.
+pub const NONCE_ATTEMPTS: u32 = 5;
+
 /// Signs `kind` for the sender, submits it and prints the result (or only the hash with
 /// `--no-wait`); returns the exit code.
 pub fn send_as(key: &AccountKey, args: &TxArgs, kind: TxKind) -> Result<i32> {
-    let tx = sign(key, args, kind)?;
     let client = args.node.client();
+    let mut attempt = 1;
+    let hash = loop {
+        let tx = sign(key, args, kind.clone())?;
+        match client.broadcast(&tx) {
+            Ok(hash) => break hash,
+            // Another signer of the same account (a validator's threshold duty signs with its
+            // operator key) took the nonce just read: read it again after the next block.
+            Err(ClientError::Refused { code, .. })
+                if args.nonce.is_none() && is_nonce_race(code) && attempt < NONCE_ATTEMPTS =>
+            {
+                attempt += 1;
+                let (height, _) = client.status()?;
+                client.wait_for_height(height + 1)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     if args.no_wait {
-        let hash = client.broadcast(&tx)?;
         if args.node.json {
             println!("{}", serde_json::json!({ "hash": hash }));
         } else {
@@ -55,7 +73,29 @@ pub fn send_as(key: &AccountKey, args: &TxArgs, kind: TxKind) -> Result<i32> {
         }
         return Ok(0);
     }
-    Ok(report(&client.submit(&tx)?, args.node.json))
+    let committed = client.wait_tx(&hash, nexus_consensus::client::DEFAULT_TX_TIMEOUT)?;
+    Ok(report(&committed, args.node.json))
+}
+
+fn is_nonce_race(code: u32) -> bool {
+    let sample = |replayed| {
+        let (address, expected, got) = (Address::default(), 0, 0);
+        if replayed {
+            TxError::NonceReplayed {
+                address,
+                expected,
+                got,
+            }
+        } else {
+            TxError::NonceFuture {
+                address,
+                expected,
+                got,
+            }
+        }
+        .code()
+    };
+    code == sample(true) || code == sample(false)
 }
 
 /// The signed, encoded transaction.

@@ -206,6 +206,21 @@ impl Client {
             .map_err(|_| ClientError::Decode("root is not 32 bytes".into()))
     }
 
+    /// Waits until the node has committed block `height`.
+    pub fn wait_for_height(&self, height: u64) -> Result<(), ClientError> {
+        let start = Instant::now();
+        while self.status()?.0 < height {
+            if start.elapsed() > DEFAULT_TX_TIMEOUT {
+                return Err(ClientError::Rpc(format!(
+                    "block {height} did not arrive within {} s",
+                    DEFAULT_TX_TIMEOUT.as_secs()
+                )));
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+        Ok(())
+    }
+
     /// Submits a transaction; returns its hash once CheckTx accepted it.
     pub fn broadcast(&self, tx: &[u8]) -> Result<String, ClientError> {
         let r = self.call("broadcast_tx_sync", json!({"tx": b64(tx)}))?;

@@ -170,10 +170,9 @@ fn start_nodes(nodes: &[&DevnetNode], wait: bool) -> Result<()> {
                     log_tail(&node.home)
                 );
             }
-            if let Ok((height, _)) = client.status() {
-                if height >= 1 {
-                    break;
-                }
+            // The application (not only CometBFT) has committed a block: queries answer.
+            if client.app_status().is_ok_and(|s| s.height >= 1) {
+                break;
             }
             if start.elapsed() > UP_TIMEOUT {
                 bail!(

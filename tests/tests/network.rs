@@ -219,6 +219,45 @@ fn consensus_key(net: &Devnet, i: usize) -> [u8; 32] {
         .unwrap()
 }
 
+/// Self-stake of the validators the tests add (100 units of voting power).
+const SELF_STAKE: u128 = 100_000_000;
+
+/// Adds a node to the devnet, funds its operator from the faucet and registers it as a
+/// validator bonding `stake` (through the CLI); returns its index.
+fn add_validator(net: &mut Devnet, stake: u128) -> usize {
+    run_ok(&["devnet", "add-node", "--dir", &net.dir_arg()]);
+    net.reload();
+    let index = net.layout.nodes.len() - 1;
+    let op = node_operator(net, index).to_string();
+    let funds = (10 * stake).to_string();
+    net.cli(
+        0,
+        &[
+            "transfer",
+            "--to",
+            &op,
+            "--amount",
+            &funds,
+            "--from",
+            &net.faucet_path(),
+        ],
+    );
+    let home = net.home(index);
+    let stake = stake.to_string();
+    net.cli(
+        0,
+        &[
+            "validator",
+            "create",
+            "--home",
+            home.to_str().unwrap(),
+            "--amount",
+            &stake,
+        ],
+    );
+    index
+}
+
 fn in_consensus_set(net: &Devnet, key: &[u8; 32]) -> bool {
     let h = net.height(0);
     net.client(0)
@@ -283,45 +322,21 @@ fn validator_joins_and_leaves_at_epoch_boundaries() {
         28600,
         &["--epoch-length", "4", "--unbonding-blocks", "4"],
     );
-    run_ok(&["devnet", "add-node", "--dir", &net.dir_arg()]);
-    net.reload();
-    let operator = node_operator(&net, 4);
-    let key = consensus_key(&net, 4);
+    let new_node = add_validator(&mut net, SELF_STAKE);
+    let operator = node_operator(&net, new_node);
+    let key = consensus_key(&net, new_node);
     let op = operator.to_string();
-    net.cli(
-        0,
-        &[
-            "transfer",
-            "--to",
-            &op,
-            "--amount",
-            "1000000000000",
-            "--from",
-            &net.faucet_path(),
-        ],
-    );
-    let home = net.home(4);
-    net.cli(
-        0,
-        &[
-            "validator",
-            "create",
-            "--home",
-            home.to_str().unwrap(),
-            "--amount",
-            "100000000",
-        ],
-    );
+    let home = net.home(new_node);
     wait_for("the new validator to enter CometBFT's set", MINUTE, || {
         in_consensus_set(&net, &key)
     });
     // It really validates: its signature appears in commits.
     let address = nexus_consensus::ledger::consensus_address(&key);
     wait_for("a commit signed by the new validator", MINUTE, || {
-        let h = net.height(4);
+        let h = net.height(new_node);
         h > 1
             && net
-                .client(4)
+                .client(new_node)
                 .commit_signers(h - 1)
                 .unwrap()
                 .contains(&address)
@@ -336,7 +351,7 @@ fn validator_joins_and_leaves_at_epoch_boundaries() {
             "--validator",
             &op,
             "--amount",
-            "100000000",
+            &SELF_STAKE.to_string(),
             "--from",
             key_path.to_str().unwrap(),
         ],
@@ -348,7 +363,7 @@ fn validator_joins_and_leaves_at_epoch_boundaries() {
     // The stake comes back after the unbonding period (4 blocks here); `balance` was read
     // right after the unbond committed, before that.
     wait_for("the unbonded stake to return", MINUTE, || {
-        net.client(0).account(&operator).unwrap().value.balance == balance + 100_000_000
+        net.client(0).account(&operator).unwrap().value.balance == balance + SELF_STAKE
     });
     let h = net.height(0);
     net.wait_height(&[0, 1, 2, 3, 4], h + 3, MINUTE);
@@ -456,33 +471,7 @@ fn group_key_rotates_with_a_hand_over_when_a_validator_joins() {
         net.client(0).group_key().ok().flatten().is_some()
     });
     let old = net.client(0).group_key().unwrap().unwrap();
-    run_ok(&["devnet", "add-node", "--dir", &net.dir_arg()]);
-    net.reload();
-    let op = node_operator(&net, 4).to_string();
-    net.cli(
-        0,
-        &[
-            "transfer",
-            "--to",
-            &op,
-            "--amount",
-            "1000000000000",
-            "--from",
-            &net.faucet_path(),
-        ],
-    );
-    let home = net.home(4);
-    net.cli(
-        0,
-        &[
-            "validator",
-            "create",
-            "--home",
-            home.to_str().unwrap(),
-            "--amount",
-            "100000000",
-        ],
-    );
+    add_validator(&mut net, SELF_STAKE);
     let mut new = None;
     wait_for("a new group key with its hand-over", 3 * MINUTE, || {
         new = net.client(0).group_key().unwrap();

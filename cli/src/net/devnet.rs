@@ -4,7 +4,7 @@
 use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -93,7 +93,7 @@ pub fn running_pid(home: &Path) -> Option<i32> {
     (cmdline.contains("node start") && state != "Z").then_some(pid)
 }
 
-fn spawn_node(node: &DevnetNode) -> Result<i32> {
+fn spawn_node(node: &DevnetNode) -> Result<Child> {
     let exe = std::env::current_exe().context("locating the nexus binary")?;
     let log_path = node.home.join(NODE_LOG_FILE);
     let log = OpenOptions::new()
@@ -114,10 +114,9 @@ fn spawn_node(node: &DevnetNode) -> Result<i32> {
         .process_group(0)
         .spawn()
         .context("starting `nexus node start`")?;
-    let pid = child.id() as i32;
-    std::fs::write(node.home.join(NODE_PID_FILE), pid.to_string())
+    std::fs::write(node.home.join(NODE_PID_FILE), child.id().to_string())
         .context("writing the pid file")?;
-    Ok(pid)
+    Ok(child)
 }
 
 fn log_tail(home: &Path) -> String {
@@ -140,29 +139,41 @@ fn select(devnet: &Devnet, only: Option<usize>) -> Result<Vec<&DevnetNode>> {
 }
 
 fn start_nodes(nodes: &[&DevnetNode], wait: bool) -> Result<()> {
-    let mut started = Vec::new();
+    // The children we spawned, to notice one exiting; a node already running is watched
+    // through its pid file instead. (Right after the fork, /proc shows this command's own
+    // command line until the child has exec'd, so the pid file alone cannot tell.)
+    let mut children: Vec<Option<Child>> = Vec::new();
     for node in nodes {
         if let Some(pid) = running_pid(&node.home) {
             println!("{}  already running (pid {pid})", node.name);
+            children.push(None);
             continue;
         }
-        let pid = spawn_node(node)?;
+        let child = spawn_node(node)?;
         println!(
-            "{}  started (pid {pid}), rpc {}, log {}",
+            "{}  started (pid {}), rpc {}, log {}",
             node.name,
+            child.id(),
             node.rpc_url(),
             node.home.join(NODE_LOG_FILE).display()
         );
-        started.push(*node);
+        children.push(Some(child));
     }
     if !wait {
         return Ok(());
     }
     let start = Instant::now();
-    for node in nodes {
+    for (node, child) in nodes.iter().zip(children.iter_mut()) {
         let client = Client::new(&node.rpc_url());
         loop {
-            if running_pid(&node.home).is_none() {
+            let exited = match child {
+                Some(child) => child
+                    .try_wait()
+                    .context("watching a started node")?
+                    .is_some(),
+                None => running_pid(&node.home).is_none(),
+            };
+            if exited {
                 bail!(
                     "{} exited while starting; last lines of {}:\n{}",
                     node.name,

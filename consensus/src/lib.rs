@@ -23,6 +23,7 @@ pub mod api;
 pub mod app;
 pub mod client;
 pub mod error;
+pub mod ethereum;
 pub mod execute;
 pub mod genesis;
 pub mod ledger;

@@ -5,7 +5,8 @@
 //!   active power have registered encryption keys) and after an epoch end that changed the
 //!   active set (members or power). Participants are the active validators with a registered
 //!   key, weighted by voting power; their power must exceed 2/3 of the set's, else the start
-//!   waits for more registrations.
+//!   waits for more registrations. "Changed" means the share allocation the stakes would get
+//!   now differs from the key's (holders, shares or threshold), not any drift of power.
 //! - Round 1 and round 2 close at the end of the first block in which every participant has
 //!   spoken, or at `dkg_phase_blocks` after they opened; the complaint phase always lasts
 //!   `dkg_phase_blocks`. A failed DKG is re-run at once under a fresh epoch number.
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 
 use nexus_runtime::RuntimeError;
 use nexus_store::StateView;
-use nexus_threshold::allocation::allocate_shares;
+use nexus_threshold::allocation::{allocate_shares, Allocation};
 use nexus_threshold::dkg::{DkgConfig, DkgMessage, DkgPhase, DkgState};
 use nexus_threshold::encryption::decode_point;
 use nexus_threshold::{Address as ThrAddress, CompressedPoint};
@@ -102,6 +103,38 @@ fn active_stakes(view: &mut StateView) -> Result<Vec<(ThrAddress, u64)>, Runtime
     Ok(out)
 }
 
+/// The active validators with a registered encryption key (the DKG's participants), sorted.
+fn keyed_stakes(view: &mut StateView) -> Result<Vec<(ThrAddress, u64)>, RuntimeError> {
+    let stakes = active_stakes(view)?;
+    let ts = ThresholdState::new(view);
+    let mut keyed = Vec::with_capacity(stakes.len());
+    for (op, power) in stakes {
+        if ts.encryption_key(&op)?.is_some() {
+            keyed.push((op, power));
+        }
+    }
+    Ok(keyed)
+}
+
+/// Whether the signing key's allocation is still the one the current stakes would get: same
+/// holders, same shares, same threshold. Then the key's guarantees (> 2/3 of the stake can
+/// sign, < 1/3 cannot) hold exactly for today's stakes, and no DKG is needed. Power drifts at
+/// every epoch end (fee rewards compound into stake); comparing raw powers would rotate the key
+/// for every drift, comparing shares rotates only when the drift changes who may sign.
+fn key_still_fits(allocation: &Allocation, stakes: &[(ThrAddress, u64)]) -> bool {
+    let Ok(wanted) = allocate_shares(stakes) else {
+        // No allocation is possible now (no stake, too concentrated): keep the key we have.
+        return true;
+    };
+    wanted.threshold == allocation.threshold
+        && wanted.holders.len() == allocation.holders.len()
+        && wanted
+            .holders
+            .iter()
+            .zip(&allocation.holders)
+            .all(|(w, h)| w.address == h.address && w.shares == h.shares)
+}
+
 /// End-of-block work: phase deadlines, the result, rotation triggers, starting a DKG.
 /// Returns the validators jailed for DKG faults.
 pub fn end_block(
@@ -133,14 +166,8 @@ pub fn end_block(
     let mut meta = ts.meta()?;
     if height.is_multiple_of(params.epoch_length) {
         if let Some((_, key)) = ts.current_key()? {
-            let keyed: Vec<(ThrAddress, u64)> = key
-                .output
-                .allocation
-                .holders
-                .iter()
-                .map(|h| (h.address, h.stake))
-                .collect();
-            if keyed != active_stakes(ts.view)? {
+            let stakes = keyed_stakes(ts.view)?;
+            if !key_still_fits(&key.output.allocation, &stakes) {
                 info!(target: TARGET, height, "validator set changed: a new group key is needed");
                 meta.rotation_wanted = true;
                 ThresholdState::new(view).set_meta(&meta);
@@ -234,15 +261,16 @@ pub fn activate(ts: &mut ThresholdState, epoch: u64, height: u64) -> Result<(), 
 }
 
 fn start(view: &mut StateView, params: &ChainParams, height: u64) -> Result<(), RuntimeError> {
-    let stakes = active_stakes(view)?;
-    let total: u128 = stakes.iter().map(|(_, p)| u128::from(*p)).sum();
+    let total: u128 = active_stakes(view)?
+        .iter()
+        .map(|(_, p)| u128::from(*p))
+        .sum();
+    let keyed = keyed_stakes(view)?;
     let mut ts = ThresholdState::new(view);
     let mut keys = BTreeMap::new();
-    let mut keyed = Vec::new();
-    for (op, power) in &stakes {
+    for (op, _) in &keyed {
         if let Some(k) = ts.encryption_key(op)? {
             keys.insert(*op, k);
-            keyed.push((*op, *power));
         }
     }
     let keyed_power: u128 = keyed.iter().map(|(_, p)| u128::from(*p)).sum();
@@ -271,4 +299,39 @@ fn start(view: &mut StateView, params: &ChainParams, height: u64) -> Result<(), 
         started_at: height,
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stakes(powers: &[u64]) -> Vec<(ThrAddress, u64)> {
+        powers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ([i as u8 + 1; 20], *p))
+            .collect()
+    }
+
+    #[test]
+    fn fee_drift_keeps_the_key() {
+        let key = allocate_shares(&stakes(&[1_000, 1_000, 1_000, 1_000])).unwrap();
+        assert!(key_still_fits(&key, &stakes(&[1_000, 1_000, 1_000, 1_000])));
+        // Rewards compound unevenly by a few per cent: the same shares, the same threshold.
+        assert!(key_still_fits(&key, &stakes(&[1_030, 1_010, 1_000, 1_021])));
+    }
+
+    #[test]
+    fn a_new_member_a_leaver_or_a_large_shift_needs_a_new_key() {
+        let key = allocate_shares(&stakes(&[1_000, 1_000, 1_000, 1_000])).unwrap();
+        assert!(!key_still_fits(
+            &key,
+            &stakes(&[1_000, 1_000, 1_000, 1_000, 1_000])
+        ));
+        assert!(!key_still_fits(&key, &stakes(&[1_000, 1_000, 1_000])));
+        assert!(!key_still_fits(
+            &key,
+            &stakes(&[5_000, 1_000, 1_000, 1_000])
+        ));
+    }
 }

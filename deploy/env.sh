@@ -14,3 +14,6 @@ export ROCKSDB_INCLUDE_DIR="${ROCKSDB_INCLUDE_DIR:-/usr/include}"
 export NEXUS_CONTRACTS_OUT="${NEXUS_CONTRACTS_OUT:-$HOME/.cache/nexus-contracts}"
 # The pinned CometBFT binary installed by deploy/install-deps.sh (`go install`).
 export NEXUS_COMETBFT="${NEXUS_COMETBFT:-${GOBIN:-$HOME/go/bin}/cometbft}"
+# The pinned geth binary installed by deploy/install-deps.sh (`go install`); the Ethereum tests
+# run it as `geth --dev` on loopback.
+export NEXUS_GETH="${NEXUS_GETH:-${GOBIN:-$HOME/go/bin}/geth}"

@@ -72,4 +72,19 @@ else
   echo "MISSING: Go (needed to install cometbft)" >&2
   fail=1
 fi
+
+# geth (pinned; the Ethereum end of the round-trip tests runs `geth --dev`) from the Go module
+# proxy, into $GOBIN beside cometbft; skipped when the pinned version is already there.
+GETH_VERSION="v1.17.10"
+if [[ -n "$GO" ]]; then
+  if "$GOBIN_DIR/geth" version 2>/dev/null | grep -qx "Version: ${GETH_VERSION#v}-stable"; then
+    echo "geth ${GETH_VERSION} present"
+  else
+    echo "installing geth ${GETH_VERSION} (go install)"
+    GOBIN="$GOBIN_DIR" "$GO" install "github.com/ethereum/go-ethereum/cmd/geth@${GETH_VERSION}" || fail=1
+  fi
+else
+  echo "MISSING: Go (needed to install geth)" >&2
+  fail=1
+fi
 exit $fail

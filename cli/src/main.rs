@@ -1,6 +1,7 @@
 //! The `nexus` command line: local runs (`run`, `fs`, `kv`), guest builds (`build`), zk-Functions
-//! (`zk`), and the network (`node`, `devnet`, `keys`, transactions, `query`). This binary only
-//! wires subcommands to library crates.
+//! (`zk`), the network (`node`, `devnet`, `keys`, transactions, `query`), and Ethereum
+//! (`relayer`, `eth`). This binary only wires subcommands to library crates (the Ethereum side
+//! is this package's own library, `nexus_cli::eth`).
 
 mod build;
 mod local;
@@ -102,6 +103,13 @@ enum Command {
         #[command(subcommand)]
         command: zk::ZkCommand,
     },
+    /// Submit threshold-signed outputs of gateway requests to NexusGateway on Ethereum.
+    Relayer(nexus_cli::eth::cmd::RelayerArgs),
+    /// Ethereum side: deploy the gateway, send requests.
+    Eth {
+        #[command(subcommand)]
+        command: nexus_cli::eth::cmd::EthCommand,
+    },
 }
 
 fn main() {
@@ -167,6 +175,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Unbond(a) => net::txs::stake(a, true),
         Command::Validator { command } => net::txs::validator(command),
         Command::Query { command } => net::query::query(command),
+        Command::Relayer(a) => nexus_cli::eth::cmd::relayer(a),
+        Command::Eth { command } => nexus_cli::eth::cmd::eth(command),
     }
 }
 

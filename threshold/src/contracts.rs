@@ -31,6 +31,7 @@ alloy_sol_types::sol! {
         function keyX() external view returns (uint256);
         function epoch() external view returns (uint64);
         function nextRequestId() external view returns (uint256);
+        function requests(uint256 id) external view returns (address callback, bytes32 functionId);
         function domainSeparator() external view returns (bytes32);
         function verify(bytes32 digest, GatewaySignature sig) external view returns (bool);
         function request(bytes32 functionId, bytes input, address callback) external returns (uint256 id);

@@ -1,0 +1,238 @@
+//! The Ethereum subcommands: `nexus relayer`, `nexus eth deploy-gateway`, `nexus eth request`.
+
+use std::time::Duration;
+
+use alloy::primitives::{keccak256, Address};
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use nexus_consensus::client::Client;
+use nexus_threshold::eth::GroupKey;
+
+use super::client::{parse_address, parse_key, EthClient};
+use super::relayer::{deploy_contracts, relay_item, send_request, Relayed};
+use nexus_consensus::ethereum::MAX_REQUEST_INPUT_BYTES;
+
+/// Default Nexus node RPC (node0 of a devnet on the default base port).
+pub const DEFAULT_NODE_RPC: &str = "http://127.0.0.1:26601";
+/// Default time between the relayer's passes when it keeps running.
+pub const DEFAULT_RELAY_INTERVAL_SECS: u64 = 2;
+/// Most outbox ids one relayer run follows.
+pub const MAX_RELAY_IDS: usize = 1_024;
+
+/// Where to reach Ethereum and with which key.
+#[derive(Args, Clone, Debug)]
+pub struct EthArgs {
+    /// Ethereum JSON-RPC URL (HTTP).
+    #[arg(long, env = "NEXUS_ETH_RPC")]
+    pub eth_rpc: String,
+    /// The sending account's private key: 32 bytes of hex, or a file holding them.
+    #[arg(long)]
+    pub from_key: String,
+}
+
+impl EthArgs {
+    pub fn connect(&self) -> Result<EthClient> {
+        let key = parse_key(&self.from_key)?;
+        EthClient::connect(&self.eth_rpc, Some(key))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EthCommand {
+    /// Deploy NexusGateway with the network's current group key, and an ExampleConsumer of it.
+    DeployGateway {
+        #[command(flatten)]
+        eth: EthArgs,
+        /// CometBFT RPC address of a Nexus node (the group key is read from it, proven).
+        #[arg(long, env = "NEXUS_NODE", default_value = DEFAULT_NODE_RPC)]
+        node: String,
+    },
+    /// Ask the gateway for a Nexus Function's result (`NexusGateway.request`).
+    Request {
+        #[command(flatten)]
+        eth: EthArgs,
+        /// The NexusGateway address.
+        #[arg(long)]
+        gateway: String,
+        /// Function name (functionId = keccak256(name)).
+        #[arg(long)]
+        function: String,
+        /// Input, as text.
+        #[arg(long, default_value = "")]
+        input: String,
+        /// Contract to call back (default: the sender).
+        #[arg(long)]
+        callback: Option<String>,
+    },
+}
+
+/// `nexus relayer`.
+#[derive(Args, Debug)]
+pub struct RelayerArgs {
+    #[command(flatten)]
+    pub eth: EthArgs,
+    /// The NexusGateway address.
+    #[arg(long)]
+    pub gateway: String,
+    /// CometBFT RPC address of a Nexus node.
+    #[arg(long, env = "NEXUS_NODE", default_value = DEFAULT_NODE_RPC)]
+    pub node: String,
+    /// Outbox item id (32 bytes hex) to relay; repeat for several. The network has no index of
+    /// signed items yet, so the relayer follows the ids it is given.
+    #[arg(long = "id", required = true)]
+    pub ids: Vec<String>,
+    /// One pass: relay what is signed now and exit (otherwise wait until every id is relayed).
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds between passes when waiting for signatures.
+    #[arg(long, default_value_t = DEFAULT_RELAY_INTERVAL_SECS)]
+    pub interval: u64,
+}
+
+pub fn eth(command: EthCommand) -> Result<i32> {
+    match command {
+        EthCommand::DeployGateway { eth, node } => {
+            let client = Client::new(&node);
+            let info = client
+                .group_key()
+                .with_context(|| format!("reading the group key from the Nexus node {node}"))?
+                .ok_or_else(|| {
+                    anyhow!("the network has no group key yet (its first DKG has not finished)")
+                })?;
+            let compressed = nexus_threshold::CompressedPoint::from_slice(&info.group_key)
+                .ok_or_else(|| anyhow!("the network's group key is not 33 bytes"))?;
+            let key = GroupKey::from_compressed(&compressed)
+                .map_err(|e| anyhow!("the network's group key cannot be used on Ethereum: {e}"))?;
+            let eth = eth.connect()?;
+            let d = deploy_contracts(&eth, &key, info.epoch)?;
+            println!("gateway: {}", d.gateway);
+            println!("consumer: {}", d.consumer);
+            println!("block: {}", d.block);
+            println!("epoch: {}", info.epoch);
+            Ok(0)
+        }
+        EthCommand::Request {
+            eth,
+            gateway,
+            function,
+            input,
+            callback,
+        } => {
+            let gateway = parse_address("--gateway", &gateway)?;
+            let callback = match callback {
+                Some(c) => parse_address("--callback", &c)?,
+                None => Address::ZERO,
+            };
+            if function.is_empty() {
+                bail!("--function must name a function");
+            }
+            if input.len() > MAX_REQUEST_INPUT_BYTES {
+                bail!(
+                    "--input is {} bytes, over the gateway's limit of {MAX_REQUEST_INPUT_BYTES}",
+                    input.len()
+                );
+            }
+            let eth = eth.connect()?;
+            let function_id = keccak256(function.as_bytes()).0;
+            let sent = send_request(&eth, gateway, function_id, input.into_bytes(), callback)?;
+            println!("request: {}", sent.id);
+            println!("block: {}", sent.block);
+            println!("tx: {}", sent.tx);
+            Ok(0)
+        }
+    }
+}
+
+fn parse_outbox_id(text: &str) -> Result<[u8; 32]> {
+    let t = text.trim();
+    let bytes = hex::decode(t.strip_prefix("0x").unwrap_or(t))
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| anyhow!("--id {text:?} is not a 32-byte hex outbox id"))?;
+    let mut id = [0u8; 32];
+    id.copy_from_slice(&bytes);
+    Ok(id)
+}
+
+pub fn relayer(args: RelayerArgs) -> Result<i32> {
+    let gateway = parse_address("--gateway", &args.gateway)?;
+    if args.ids.len() > MAX_RELAY_IDS {
+        bail!("at most {MAX_RELAY_IDS} --id per run");
+    }
+    let mut todo = args
+        .ids
+        .iter()
+        .map(|t| parse_outbox_id(t))
+        .collect::<Result<Vec<_>>>()?;
+    let eth = args.eth.connect()?;
+    if !eth.has_code(gateway)? {
+        bail!("no contract at gateway address {gateway}");
+    }
+    let node = Client::new(&args.node);
+    let mut failed = 0;
+    loop {
+        let mut waiting = Vec::new();
+        for id in todo {
+            let hex_id = hex::encode(id);
+            let item = node
+                .output(&id)
+                .with_context(|| format!("reading outbox item {hex_id} from {}", args.node))?
+                .ok_or_else(|| anyhow!("unknown outbox item {hex_id}"))?;
+            match relay_item(&eth, gateway, &item, &node) {
+                Ok(Relayed::Fulfilled {
+                    tx,
+                    callback_succeeded,
+                    rotated_to,
+                }) => {
+                    for epoch in rotated_to {
+                        println!("rotated gateway key to epoch {epoch}");
+                    }
+                    println!(
+                        "{hex_id}: fulfilled request {} in {tx} (callback {})",
+                        super::relayer::request_id(&item),
+                        if callback_succeeded {
+                            "succeeded"
+                        } else {
+                            "failed"
+                        }
+                    );
+                }
+                Ok(Relayed::AlreadyFulfilled) => {
+                    println!(
+                        "{hex_id}: request {} already fulfilled",
+                        super::relayer::request_id(&item)
+                    );
+                }
+                Ok(Relayed::NotSigned) => {
+                    if args.once {
+                        println!("{hex_id}: not signed yet");
+                    }
+                    waiting.push(id);
+                }
+                Err(e) => {
+                    eprintln!("error: {hex_id}: {e:#}");
+                    failed += 1;
+                }
+            }
+        }
+        if args.once || waiting.is_empty() {
+            return Ok(if failed > 0 { 1 } else { 0 });
+        }
+        todo = waiting;
+        std::thread::sleep(Duration::from_secs(args.interval.max(1)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbox_ids_parse() {
+        let hex_id = "ab".repeat(32);
+        assert_eq!(parse_outbox_id(&hex_id).unwrap(), [0xab; 32]);
+        assert_eq!(parse_outbox_id(&format!("0x{hex_id}")).unwrap(), [0xab; 32]);
+        let e = parse_outbox_id("0x12").unwrap_err().to_string();
+        assert!(e.contains("not a 32-byte hex outbox id"), "{e}");
+    }
+}

@@ -85,12 +85,21 @@ impl EthClient {
             .build()
             .context("creating a tokio runtime")?;
         let from = key.as_ref().map(|k| k.address());
+        // The nonce comes from the node's pending count for every transaction: alloy's default
+        // (cached) nonce manager counts a nonce as used even when the transaction is refused
+        // before it is sent (e.g. a fulfill that would revert), leaving a gap that stalls every
+        // later transaction of the account.
+        let builder = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id();
         let provider = match key {
-            Some(key) => ProviderBuilder::new()
+            Some(key) => builder
                 .wallet(EthereumWallet::from(key))
                 .connect_http(url)
                 .erased(),
-            None => ProviderBuilder::new().connect_http(url).erased(),
+            None => builder.connect_http(url).erased(),
         };
         let mut client = EthClient {
             runtime,

@@ -114,16 +114,13 @@ impl WatchState {
             self.floor = first;
             self.requests = self.requests.split_off(&first);
         }
-        let mut out = Vec::new();
-        let mut want = first;
-        for (id, request) in self.requests.range(first..) {
-            if *id != want || out.len() >= max {
-                break;
-            }
-            out.push(request.clone());
-            want += 1;
-        }
-        out
+        self.requests
+            .range(first..)
+            .zip(first..=u64::MAX)
+            .take_while(|((id, _), want)| *id == want)
+            .take(max)
+            .map(|((_, request), _)| request.clone())
+            .collect()
     }
 }
 

@@ -273,3 +273,89 @@ fn devnet_refuses_impossible_layouts() {
         "run `nexus devnet up` first",
     );
 }
+
+/// A loopback URL where nothing listens (the port was free a moment ago).
+fn dead_rpc() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn ethereum_commands_refuse_bad_input() {
+    const KEY: &str = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+    const GATEWAY: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    let rpc = dead_rpc();
+    let request = |gateway: &str, key: &str, rpc: &str| {
+        vec![
+            "eth".to_string(),
+            "request".into(),
+            "--eth-rpc".into(),
+            rpc.into(),
+            "--from-key".into(),
+            key.into(),
+            "--gateway".into(),
+            gateway.into(),
+            "--function".into(),
+            "echo".into(),
+        ]
+    };
+    let run = |args: Vec<String>, needle: &str| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails_with(&args, b"", needle);
+    };
+    run(
+        request("0x1234", KEY, &rpc),
+        "--gateway \"0x1234\" is not an Ethereum address",
+    );
+    run(
+        request(GATEWAY, "not-a-key", &rpc),
+        "neither a 32-byte hex private key nor a readable file",
+    );
+    run(
+        request(GATEWAY, &"0".repeat(64), &rpc),
+        "not a valid secp256k1 private key",
+    );
+    run(
+        request(GATEWAY, KEY, &rpc),
+        &format!("cannot reach the Ethereum RPC at {rpc}"),
+    );
+    run(request(GATEWAY, KEY, "not a url"), "bad Ethereum RPC URL");
+    let relayer = |id: &str| {
+        vec![
+            "relayer".to_string(),
+            "--eth-rpc".into(),
+            rpc.clone(),
+            "--from-key".into(),
+            KEY.into(),
+            "--gateway".into(),
+            GATEWAY.into(),
+            "--id".into(),
+            id.into(),
+            "--once".into(),
+        ]
+    };
+    run(
+        relayer("0xabcd"),
+        "--id \"0xabcd\" is not a 32-byte hex outbox id",
+    );
+    run(
+        relayer(&"ab".repeat(32)),
+        &format!("cannot reach the Ethereum RPC at {rpc}"),
+    );
+    fails_with(
+        &[
+            "eth",
+            "deploy-gateway",
+            "--eth-rpc",
+            &rpc,
+            "--from-key",
+            KEY,
+            "--node",
+            &dead_rpc(),
+        ],
+        b"",
+        "reading the group key from the Nexus node",
+    );
+}

@@ -5,6 +5,8 @@
 //!
 //! Needs geth (deploy/install-deps.sh) and the compiled contracts (deploy/build-contracts.sh).
 
+#[path = "support/devnet.rs"]
+mod devnet;
 #[path = "support/geth.rs"]
 mod geth;
 mod support;
@@ -13,6 +15,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{keccak256, Address, Bytes, B256, U256};
+use devnet::Devnet;
 use geth::Geth;
 use nexus_cli::eth::relayer::{
     consumer_result, deploy_contracts, send_request, Deployment, Relayed,
@@ -276,10 +279,15 @@ fn gateway_round_trip_against_geth() {
         .expect_err("replayed fulfill");
     assert!(format!("{forced:#}").contains("NotPending"), "{forced:#}");
 
-    // A tampered output is refused (InvalidSignature), and an unknown id is a clear error.
+    // An output that is not what was signed is refused before anything is sent; a signature
+    // that does not verify is refused by the gateway (InvalidSignature).
     let mut tampered = signed_item(&eth, &d, &mut group, 1, 1, echo, b"SECOND");
     tampered.output = b"SECOND!".to_vec();
     let e = relay_item(&eth, d.gateway, &tampered, &BTreeMap::new()).unwrap_err();
+    assert!(format!("{e:#}").contains("signed for another"), "{e:#}");
+    let mut forged = signed_item(&eth, &d, &mut group, 1, 1, echo, b"SECOND");
+    forged.signature.as_mut().unwrap().signature[64] ^= 1;
+    let e = relay_item(&eth, d.gateway, &forged, &BTreeMap::new()).unwrap_err();
     assert!(format!("{e:#}").contains("InvalidSignature"), "{e:#}");
     let unknown = signed_item(&eth, &d, &mut group, 1, 99, echo, b"x");
     let e = relay_item(&eth, d.gateway, &unknown, &BTreeMap::new()).unwrap_err();
@@ -399,4 +407,150 @@ fn cli_commands_against_geth() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("reading outbox item"), "{stderr}");
+}
+
+/// With a real Nexus devnet: `nexus eth deploy-gateway` refuses a gateway the network's
+/// signatures cannot reach (a devnet signs for its default domain), deploys with the network's
+/// proven group key when told to anyway, and the relayer reads a real signed outbox item from
+/// the network and refuses it for what it is (no gateway request has its id).
+#[test]
+fn deploy_gateway_takes_the_key_of_a_real_network() {
+    let net = Devnet::up(4, 29500, &[]);
+    let start = Instant::now();
+    let info = loop {
+        if let Some(info) = net.client(0).group_key().ok().flatten() {
+            break info;
+        }
+        assert!(start.elapsed() < FINALITY_TIMEOUT, "no group key");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let geth = Geth::start();
+    let key = geth.funded_key();
+    let key_hex = hex::encode(key.to_bytes());
+    let node = net.rpc(0);
+    let deploy = |extra: &[&str]| {
+        let mut args = vec![
+            "eth",
+            "deploy-gateway",
+            "--eth-rpc",
+            &geth.url,
+            "--from-key",
+            &key_hex,
+            "--node",
+            &node,
+        ];
+        args.extend_from_slice(extra);
+        support::nexus(&args, b"")
+    };
+    let out = deploy(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("the network signs for gateway"), "{stderr}");
+
+    let out = deploy(&["--allow-domain-mismatch"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let field = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+            .trim()
+            .to_string()
+    };
+    let gateway: Address = field("gateway:").parse().unwrap();
+    let consumer: Address = field("consumer:").parse().unwrap();
+    let eth = EthClient::connect(&geth.url, None).unwrap();
+    assert_eq!(
+        eth.call(gateway, &NexusGateway::keyXCall {}).unwrap(),
+        U256::from_be_bytes(info.eth_key_x)
+    );
+    assert_eq!(
+        eth.call(gateway, &NexusGateway::epochCall {}).unwrap(),
+        info.epoch
+    );
+    assert!(eth.has_code(consumer).unwrap());
+
+    // A real output of the network, threshold-signed, read and checked by the relayer.
+    net.deploy_counter();
+    let out = net.cli(
+        0,
+        &[
+            "invoke",
+            "counter",
+            "--input",
+            r#"{"by": 2}"#,
+            "--from",
+            &net.faucet_path(),
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let id_hex = v["outputs"][0]["id"]
+        .as_str()
+        .expect("an outbox id")
+        .to_string();
+    let id: [u8; 32] = hex::decode(&id_hex).unwrap().try_into().unwrap();
+    let start = Instant::now();
+    while net
+        .client(0)
+        .output(&id)
+        .unwrap()
+        .and_then(|i| i.signature)
+        .is_none()
+    {
+        assert!(start.elapsed() < FINALITY_TIMEOUT, "output not signed");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let out = support::nexus(
+        &[
+            "relayer",
+            "--eth-rpc",
+            &geth.url,
+            "--from-key",
+            &key_hex,
+            "--gateway",
+            &gateway.to_string(),
+            "--node",
+            &node,
+            "--id",
+            &id_hex,
+            "--once",
+        ],
+        b"",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("{id_hex}: gateway {gateway} has no request")),
+        "{stderr}"
+    );
+    let unknown = "cd".repeat(32);
+    let out = support::nexus(
+        &[
+            "relayer",
+            "--eth-rpc",
+            &geth.url,
+            "--from-key",
+            &key_hex,
+            "--gateway",
+            &gateway.to_string(),
+            "--node",
+            &node,
+            "--id",
+            &unknown,
+            "--once",
+        ],
+        b"",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("unknown outbox item {unknown}")),
+        "{stderr}"
+    );
 }

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, B256};
@@ -24,6 +24,8 @@ use nexus_threshold::contracts::NexusGateway;
 pub const RPC_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest a sent transaction may take to be included.
 pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Time between receipt polls.
+pub const RECEIPT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// Longest accepted key file (a hex key and a newline; anything larger is not a key file).
 pub const MAX_KEY_FILE_BYTES: u64 = 1_024;
 
@@ -194,14 +196,34 @@ impl EthClient {
         let tx = tx.with_from(from);
         let pending = self.rpc(what, async { self.provider.send_transaction(tx).await })?;
         let hash = *pending.tx_hash();
-        let receipt = self
-            .runtime
-            .block_on(pending.with_timeout(Some(RECEIPT_TIMEOUT)).get_receipt())
-            .map_err(|e| anyhow!("{what}: transaction {hash} not confirmed: {e}"))?;
+        let receipt = self.wait_receipt(what, hash)?;
         if !receipt.status() {
             bail!("{what}: transaction {hash} reverted");
         }
         Ok(receipt)
+    }
+}
+
+impl EthClient {
+    /// Polls for the receipt of `hash` until [`RECEIPT_TIMEOUT`]. Errors are retried too: a
+    /// node that just started answers "transaction indexing is in progress" for a while.
+    fn wait_receipt(&self, what: &str, hash: B256) -> Result<TransactionReceipt> {
+        let deadline = Instant::now() + RECEIPT_TIMEOUT;
+        loop {
+            let last = match self.rpc("eth_getTransactionReceipt", async {
+                self.provider.get_transaction_receipt(hash).await
+            }) {
+                Ok(Some(receipt)) => return Ok(receipt),
+                Ok(None) => "not included yet".to_string(),
+                Err(e) => format!("{e:#}"),
+            };
+            if Instant::now() >= deadline {
+                bail!(
+                    "{what}: transaction {hash} not confirmed within {RECEIPT_TIMEOUT:?} ({last})"
+                );
+            }
+            std::thread::sleep(RECEIPT_POLL_INTERVAL);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use alloy::primitives::{keccak256, Address};
+use alloy::providers::Provider;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use nexus_consensus::client::Client;
@@ -46,6 +47,11 @@ pub enum EthCommand {
         /// CometBFT RPC address of a Nexus node (the group key is read from it, proven).
         #[arg(long, env = "NEXUS_NODE", default_value = DEFAULT_NODE_RPC)]
         node: String,
+        /// Deploy even if the gateway will not be at the address and chain the network signs
+        /// for (its `eth_gateway` / `eth_chain_id` parameters): such a gateway can never verify
+        /// the network's signatures.
+        #[arg(long)]
+        allow_domain_mismatch: bool,
     },
     /// Ask the gateway for a Nexus Function's result (`NexusGateway.request`).
     Request {
@@ -91,7 +97,11 @@ pub struct RelayerArgs {
 
 pub fn eth(command: EthCommand) -> Result<i32> {
     match command {
-        EthCommand::DeployGateway { eth, node } => {
+        EthCommand::DeployGateway {
+            eth,
+            node,
+            allow_domain_mismatch,
+        } => {
             let client = Client::new(&node);
             let info = client
                 .group_key()
@@ -103,7 +113,29 @@ pub fn eth(command: EthCommand) -> Result<i32> {
                 .ok_or_else(|| anyhow!("the network's group key is not 33 bytes"))?;
             let key = GroupKey::from_compressed(&compressed)
                 .map_err(|e| anyhow!("the network's group key cannot be used on Ethereum: {e}"))?;
+            let params = client
+                .params()
+                .with_context(|| format!("reading chain parameters from {node}"))?
+                .value;
             let eth = eth.connect()?;
+            let from = eth.from().ok_or_else(|| anyhow!("no sending key"))?;
+            let nonce = eth.rpc("eth_getTransactionCount", async {
+                eth.provider().get_transaction_count(from).pending().await
+            })?;
+            let predicted = from.create(nonce);
+            let wanted = Address::from(params.eth_gateway.0);
+            if predicted != wanted || eth.chain_id() != params.eth_chain_id {
+                let msg = format!(
+                    "the network signs for gateway {wanted} on chain {}, but this deployment \
+                     would be {predicted} (account {from}, nonce {nonce}) on chain {}",
+                    params.eth_chain_id,
+                    eth.chain_id()
+                );
+                if !allow_domain_mismatch {
+                    bail!("{msg}; deploy from that account and nonce, or pass --allow-domain-mismatch");
+                }
+                eprintln!("warning: {msg}: this gateway cannot verify the network's signatures");
+            }
             let d = deploy_contracts(&eth, &key, info.epoch)?;
             println!("gateway: {}", d.gateway);
             println!("consumer: {}", d.consumer);

@@ -18,7 +18,7 @@ use nexus_consensus::threshold::state::{handover_key, Handover, OutboxItem};
 use nexus_threshold::contracts::{
     ExampleConsumer, GatewayConstructor, GatewaySignature, NexusGateway,
 };
-use nexus_threshold::eth::{EthSignature, GroupKey};
+use nexus_threshold::eth::{rotation_digest, EthSignature, GroupKey, OutputMessage};
 
 use super::client::EthClient;
 
@@ -109,6 +109,24 @@ pub fn relay_item(
             hex::encode(pending.functionId.0)
         );
     }
+    let expected = OutputMessage {
+        chain_id: eth.chain_id(),
+        gateway: gateway.0 .0,
+        epoch: sig.epoch,
+        request_id: id,
+        function_id: item.function_id,
+        output: item.output.clone(),
+        nexus_height: item.nexus_height,
+    }
+    .digest();
+    if expected != sig.digest {
+        bail!(
+            "outbox item for request {id} was signed for another EIP-712 domain or message than \
+             this gateway's (chain {}, gateway {gateway}): check the network's eth_chain_id and \
+             eth_gateway parameters",
+            eth.chain_id()
+        );
+    }
     let rotated_to = catch_up_key(eth, gateway, sig.epoch, handovers)?;
     let receipt = eth
         .send(
@@ -187,6 +205,15 @@ pub fn catch_up_key(
             })?;
         let key = GroupKey::from_compressed(&key)
             .map_err(|e| anyhow!("hand-over to epoch {}: {e}", handover.new_epoch))?;
+        let expected = rotation_digest(eth.chain_id(), gateway.0 .0, handover.new_epoch, &key);
+        if expected != handover.digest {
+            bail!(
+                "hand-over to epoch {} was signed for another EIP-712 domain than this gateway's \
+                 (chain {}, gateway {gateway})",
+                handover.new_epoch,
+                eth.chain_id()
+            );
+        }
         eth.send(
             gateway,
             &NexusGateway::rotateKeyCall {

@@ -97,10 +97,13 @@ impl Geth {
             if let Some(status) = self.child.try_wait().expect("geth status") {
                 panic!("geth exited early ({status}):\n{}", self.log());
             }
-            if self
-                .block_on(async { self.provider().get_block_number().await })
-                .is_ok()
-            {
+            // Ready once the transaction indexer answers (until then receipts are an error).
+            let probe = self.block_on(async {
+                self.provider()
+                    .get_transaction_receipt(alloy::primitives::B256::ZERO)
+                    .await
+            });
+            if matches!(probe, Ok(None)) {
                 return;
             }
             assert!(

@@ -347,6 +347,32 @@ fn ethereum_commands_refuse_bad_input() {
     fails_with(
         &[
             "eth",
+            "watch",
+            "--eth-rpc",
+            &rpc,
+            "--gateway",
+            GATEWAY,
+            "--once",
+        ],
+        b"",
+        &format!("cannot reach the Ethereum RPC at {rpc}"),
+    );
+    fails_with(
+        &[
+            "eth",
+            "watch",
+            "--eth-rpc",
+            &rpc,
+            "--gateway",
+            "0xzz",
+            "--once",
+        ],
+        b"",
+        "--gateway \"0xzz\" is not an Ethereum address",
+    );
+    fails_with(
+        &[
+            "eth",
             "deploy-gateway",
             "--eth-rpc",
             &rpc,

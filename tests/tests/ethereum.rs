@@ -220,7 +220,7 @@ fn gateway_round_trip_against_geth() {
     // geth --dev finalizes a block whose number is a multiple of GETH_DEV_EPOCH as it seals it;
     // any other block waits for the next such block.
     assert!(
-        held_back || direct.block % GETH_DEV_EPOCH == 0,
+        held_back || direct.block.is_multiple_of(GETH_DEV_EPOCH),
         "never saw a mined request held back for finality (is `finalized` the head?)"
     );
     let ids: Vec<u64> = got.iter().map(|r| r.id).collect();
@@ -377,6 +377,42 @@ fn cli_commands_against_geth() {
         "callback defaults to the sender"
     );
     assert_eq!(pending.functionId.0, keccak256(b"echo").0);
+
+    // `nexus eth watch --once` prints it once its block is finalized, not before.
+    let start = Instant::now();
+    let line = loop {
+        let out = support::ok_stdout(&[
+            "eth",
+            "watch",
+            "--eth-rpc",
+            &geth.url,
+            "--gateway",
+            &gateway,
+            "--from-block",
+            &d.block.to_string(),
+            "--once",
+        ]);
+        let finalized = geth.finalized().unwrap_or(0);
+        if let Some(line) = out.lines().next() {
+            break line.to_string();
+        }
+        assert!(
+            start.elapsed() < FINALITY_TIMEOUT,
+            "eth watch printed nothing (finalized {finalized})"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["id"], 0, "{v}");
+    assert_eq!(v["input"], format!("0x{}", hex::encode(b"hello")), "{v}");
+    assert_eq!(v["requester"], key.address().to_string(), "{v}");
+    assert_eq!(
+        v["function_id"],
+        format!("0x{}", hex::encode(keccak256(b"echo"))),
+        "{v}"
+    );
+    let block = v["eth_block"].as_u64().unwrap();
+    assert!(geth.finalized().is_some_and(|f| f >= block));
 
     let relayer = |gateway: &str, node: &str| {
         support::nexus(

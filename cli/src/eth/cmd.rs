@@ -1,4 +1,5 @@
-//! The Ethereum subcommands: `nexus relayer`, `nexus eth deploy-gateway`, `nexus eth request`.
+//! The Ethereum subcommands: `nexus relayer`, `nexus eth deploy-gateway`, `nexus eth request`,
+//! `nexus eth watch`.
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ use nexus_threshold::eth::GroupKey;
 
 use super::client::{parse_address, parse_key, EthClient};
 use super::relayer::{deploy_contracts, relay_item, send_request, Relayed};
+use super::watcher::{EthWatcher, WatcherConfig};
+use nexus_consensus::ethereum::RequestSource;
 use nexus_consensus::ethereum::MAX_REQUEST_INPUT_BYTES;
 
 /// Default Nexus node RPC (node0 of a devnet on the default base port).
@@ -52,6 +55,27 @@ pub enum EthCommand {
         /// the network's signatures.
         #[arg(long)]
         allow_domain_mismatch: bool,
+    },
+    /// Print the gateway's requests from finalized blocks, as the node's watcher sees them.
+    Watch {
+        /// Ethereum JSON-RPC URL (HTTP).
+        #[arg(long, env = "NEXUS_ETH_RPC")]
+        eth_rpc: String,
+        /// The NexusGateway address.
+        #[arg(long)]
+        gateway: String,
+        /// First block to scan (the gateway's deployment block).
+        #[arg(long, default_value_t = 0)]
+        from_block: u64,
+        /// First request id to print.
+        #[arg(long, default_value_t = 0)]
+        first: u64,
+        /// Print what is finalized now and exit (otherwise keep following).
+        #[arg(long)]
+        once: bool,
+        /// Seconds between polls of the finalized block.
+        #[arg(long, default_value_t = DEFAULT_RELAY_INTERVAL_SECS)]
+        interval: u64,
     },
     /// Ask the gateway for a Nexus Function's result (`NexusGateway.request`).
     Request {
@@ -143,6 +167,22 @@ pub fn eth(command: EthCommand) -> Result<i32> {
             println!("epoch: {}", info.epoch);
             Ok(0)
         }
+        EthCommand::Watch {
+            eth_rpc,
+            gateway,
+            from_block,
+            first,
+            once,
+            interval,
+        } => {
+            let gateway = parse_address("--gateway", &gateway)?;
+            // Fail fast on an unreachable node (the watcher itself retries quietly).
+            let eth = EthClient::connect(&eth_rpc, None)?;
+            if !eth.has_code(gateway)? {
+                bail!("no contract at gateway address {gateway}");
+            }
+            watch(&eth_rpc, gateway, from_block, first, once, interval)
+        }
         EthCommand::Request {
             eth,
             gateway,
@@ -172,6 +212,71 @@ pub fn eth(command: EthCommand) -> Result<i32> {
             println!("tx: {}", sent.tx);
             Ok(0)
         }
+    }
+}
+
+/// Most requests `nexus eth watch` prints per poll.
+pub const WATCH_BATCH: usize = 256;
+/// Longest `nexus eth watch --once` waits for the watcher to reach the finalized block.
+pub const WATCH_CATCH_UP_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn watch(
+    rpc_url: &str,
+    gateway: Address,
+    from_block: u64,
+    mut first: u64,
+    once: bool,
+    interval: u64,
+) -> Result<i32> {
+    let poll = Duration::from_secs(interval.max(1));
+    let watcher = EthWatcher::spawn_with(WatcherConfig {
+        rpc_url: rpc_url.to_string(),
+        gateway,
+        poll_interval: if once {
+            Duration::from_millis(200)
+        } else {
+            poll
+        },
+        from_block,
+    })?;
+    let started = std::time::Instant::now();
+    loop {
+        let caught_up = match (watcher.finalized_block(), watcher.scanned_through()) {
+            (Some(f), Some(s)) => s >= f,
+            (Some(f), None) => f < from_block,
+            _ => false,
+        };
+        loop {
+            let batch = watcher.requests_from(first, WATCH_BATCH);
+            let Some(last) = batch.last() else { break };
+            first = last.id + 1;
+            for r in &batch {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "id": r.id,
+                        "function_id": format!("0x{}", hex::encode(r.function_id)),
+                        "requester": Address::from(r.requester).to_string(),
+                        "callback": Address::from(r.callback).to_string(),
+                        "input": format!("0x{}", hex::encode(&r.input)),
+                        "eth_block": r.eth_block,
+                    })
+                );
+            }
+        }
+        if once && caught_up {
+            return Ok(0);
+        }
+        if once && started.elapsed() > WATCH_CATCH_UP_TIMEOUT {
+            bail!(
+                "the watcher did not reach the finalized block within {WATCH_CATCH_UP_TIMEOUT:?}"
+            );
+        }
+        std::thread::sleep(if once {
+            Duration::from_millis(200)
+        } else {
+            poll
+        });
     }
 }
 

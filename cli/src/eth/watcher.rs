@@ -104,6 +104,13 @@ impl WatchState {
         true
     }
 
+    /// The last block whose logs were taken in.
+    pub fn scanned_through(&self) -> Option<u64> {
+        self.next_block
+            .checked_sub(1)
+            .filter(|_| self.finalized.is_some())
+    }
+
     /// Records the finalized block seen by a poll.
     pub fn set_finalized(&mut self, block: u64) {
         self.finalized = Some(self.finalized.map_or(block, |f| f.max(block)));
@@ -233,6 +240,11 @@ impl EthWatcher {
     /// The latest finalized block the watcher has seen.
     pub fn finalized_block(&self) -> Option<u64> {
         lock(&self.state).finalized()
+    }
+
+    /// The last block whose logs the watcher has taken in (`None` before the first range).
+    pub fn scanned_through(&self) -> Option<u64> {
+        lock(&self.state).scanned_through()
     }
 }
 

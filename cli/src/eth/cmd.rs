@@ -13,11 +13,10 @@ use nexus_threshold::eth::GroupKey;
 use super::client::{parse_address, parse_key, EthClient};
 use super::relayer::{deploy_contracts, relay_item, send_request, Relayed};
 use super::watcher::{EthWatcher, WatcherConfig};
+use crate::DEFAULT_NODE_RPC;
 use nexus_consensus::ethereum::RequestSource;
 use nexus_consensus::ethereum::MAX_REQUEST_INPUT_BYTES;
 
-/// Default Nexus node RPC (node0 of a devnet on the default base port).
-pub const DEFAULT_NODE_RPC: &str = "http://127.0.0.1:26601";
 /// Default time between the relayer's passes when it keeps running.
 pub const DEFAULT_RELAY_INTERVAL_SECS: u64 = 2;
 /// Most outbox ids one relayer run follows.

@@ -11,8 +11,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-/// Default RPC address: node0 of a devnet on the default base port.
-pub const DEFAULT_NODE_RPC: &str = "http://127.0.0.1:26601";
+pub use nexus_cli::DEFAULT_NODE_RPC;
 
 /// Where to reach the network.
 #[derive(Args, Clone, Debug)]

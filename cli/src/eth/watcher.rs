@@ -41,6 +41,8 @@ pub const POLL_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_RANGES_PER_POLL: u64 = 100;
 /// Default time between polls.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// Shortest time between polls (a smaller configured interval is raised to it).
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 const TARGET: &str = "nexus::eth::watcher";
 
@@ -223,7 +225,7 @@ impl EthWatcher {
                             tracing::warn!(target: TARGET, timeout = ?POLL_TIMEOUT, "poll timed out; retrying")
                         }
                     }
-                    match stop_rx.recv_timeout(config.poll_interval) {
+                    match stop_rx.recv_timeout(config.poll_interval.max(MIN_POLL_INTERVAL)) {
                         Err(RecvTimeoutError::Timeout) => continue,
                         Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
                     }

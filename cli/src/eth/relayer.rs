@@ -59,7 +59,7 @@ pub enum Relayed {
     /// `fulfill` was sent and included.
     Fulfilled {
         tx: B256,
-        /// Whether the consumer's callback succeeded (the gateway records the output either way).
+        /// Whether the consumer's callback succeeded (the request counts as fulfilled either way).
         callback_succeeded: bool,
         /// Epochs the gateway's key was rotated to first.
         rotated_to: Vec<u64>,

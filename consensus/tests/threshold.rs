@@ -381,3 +381,27 @@ fn a_dealer_that_skips_round_two_is_jailed_and_the_others_still_get_a_key() {
     let (item, _) = net.until_signed(&id, 6);
     assert_verifies(&net, &item, &key.group_key);
 }
+
+#[test]
+fn the_first_key_waits_for_every_validator_to_register_then_goes_on_without_a_silent_one() {
+    // Everyone registers in the first blocks: the first key has all four holders.
+    let mut net = Net::new(4, 0, params(1000));
+    net.until_key(12);
+    let holders = |net: &Net| {
+        let mut view = net.reference().view();
+        let ts = ThresholdState::new(&mut view);
+        let (_, key) = ts.current_key().unwrap().unwrap();
+        key.output.allocation.holders.len()
+    };
+    assert_eq!(holders(&net), 4);
+    // One validator never speaks: the DKG waits the grace period, then runs with the other
+    // three (who hold > 2/3 of the power).
+    let mut net = Net::new(4, 0, params(1000));
+    net.nodes[3].offline = true;
+    let at = net.until_key(30);
+    assert!(
+        at as u64 > nexus_consensus::threshold::keygen::REGISTRATION_GRACE_BLOCKS,
+        "the DKG did not wait for the fourth registration (key at height {at})"
+    );
+    assert_eq!(holders(&net), 3);
+}

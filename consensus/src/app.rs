@@ -20,7 +20,9 @@
 //! registration transactions ([`NexusApp::take_duty_txs`]).
 
 use crate::address::Address;
+use crate::ethereum::{self, EthState, RequestSource, MAX_REQUESTS_PER_BLOCK};
 use crate::execute::{admit, admit_duty, max_fee, BlockExecutor, TxResult};
+use crate::extension::AppExtension;
 use crate::genesis::{power_of, AppGenesis, GenesisError};
 use crate::ledger::{ActiveSet, ActiveValidator, Ledger};
 use crate::params::ChainParams;
@@ -32,12 +34,12 @@ use crate::tx::{decode_and_verify, VerifiedTx};
 use bytes::Bytes;
 use nexus_runtime::{BlockContext, Runtime, RuntimeError};
 use nexus_store::{ChangeSet, StateView, Store};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::{
     response_process_proposal::ProposalStatus, response_verify_vote_extension::VerifyStatus,
-    CheckTxType, Event, EventAttribute, ExecTxResult, MisbehaviorType, RequestCheckTx,
+    CheckTxType, CommitInfo, Event, EventAttribute, ExecTxResult, MisbehaviorType, RequestCheckTx,
     RequestExtendVote, RequestFinalizeBlock, RequestInfo, RequestInitChain, RequestPrepareProposal,
     RequestProcessProposal, RequestQuery, RequestVerifyVoteExtension, ResponseCheckTx,
     ResponseCommit, ResponseExtendVote, ResponseFinalizeBlock, ResponseInfo, ResponseInitChain,
@@ -70,6 +72,8 @@ struct Shared {
     consensus: Mutex<ConsensusState>,
     mempool: Mutex<MempoolState>,
     duty: Option<Mutex<ValidatorDuty>>,
+    /// The node's Ethereum watcher (validators report what it saw in their vote extensions).
+    requests: Option<Arc<dyn RequestSource>>,
 }
 
 #[derive(Default)]
@@ -117,8 +121,17 @@ impl NexusApp {
                 consensus: Mutex::default(),
                 mempool: Mutex::default(),
                 duty: duty.map(Mutex::new),
+                requests: None,
             }),
         }
+    }
+
+    /// Gives the app its node's Ethereum watcher (call before the app is cloned or served).
+    pub fn with_request_source(mut self, source: Arc<dyn RequestSource>) -> NexusApp {
+        Arc::get_mut(&mut self.shared)
+            .expect("the request source is set before the app is shared")
+            .requests = Some(source);
+        self
     }
 
     fn duty(&self) -> Option<std::sync::MutexGuard<'_, ValidatorDuty>> {
@@ -241,7 +254,12 @@ impl NexusApp {
 
     /// Stateful admission shared by PrepareProposal and ProcessProposal: every transaction must
     /// decode, verify, and fit the sender's nonce sequence, balance and the block fuel limit.
-    fn check_block_txs(&self, height: u64, txs: &[Bytes]) -> Result<(), (usize, String)> {
+    fn check_block_txs(
+        &self,
+        height: u64,
+        txs: &[Bytes],
+        powers: &BTreeMap<[u8; 20], u64>,
+    ) -> Result<(), (usize, String)> {
         let cs = self.consensus();
         let mut view = self.base_view(&cs);
         drop(cs);
@@ -254,7 +272,8 @@ impl NexusApp {
                 if i != 0 {
                     return Err((i, "a threshold record must come first".into()));
                 }
-                sessions::check_record(&mut view, &chain_id, height, raw).map_err(|e| (i, e))?;
+                sessions::check_record(&mut view, &chain_id, height, raw, powers)
+                    .map_err(|e| (i, e))?;
                 continue;
             }
             let tx = decode_and_verify(raw).map_err(|e| (i, e.to_string()))?;
@@ -300,14 +319,16 @@ impl NexusApp {
             runtime: &self.shared.runtime,
             chain_id: &chain_id,
             params: &params,
-            block,
+            block: block.clone(),
             fees: 0,
             fuel_reserved: 0,
         };
         let mut tx_results = Vec::with_capacity(req.txs.len());
+        let powers = commit_powers(req.decided_last_commit.as_ref());
         for (i, raw) in req.txs.iter().enumerate() {
             if i == 0 && is_record(raw) {
-                tx_results.push(self.apply_record(&mut view, &chain_id, &params, height, raw)?);
+                tx_results
+                    .push(self.apply_record(&mut view, &chain_id, &params, &block, raw, &powers)?);
                 continue;
             }
             let result = exec.apply(&mut view, raw, i as u32)?;
@@ -389,12 +410,21 @@ impl NexusApp {
         view: &mut StateView,
         chain_id: &str,
         params: &ChainParams,
-        height: u64,
+        block: &BlockContext,
         raw: &[u8],
+        powers: &BTreeMap<[u8; 20], u64>,
     ) -> Result<ExecTxResult, RuntimeError> {
-        let (code, log) = match sessions::check_record(view, chain_id, height, raw) {
+        let height = block.height;
+        let (code, log) = match sessions::check_record(view, chain_id, height, raw, powers) {
             Ok(record) => {
                 let jailed = sessions::apply_record(view, params, height, &record)?;
+                ethereum::execute::take_in(
+                    view,
+                    &self.shared.runtime,
+                    block,
+                    &record.eth_accepted,
+                    0,
+                )?;
                 let log = if jailed.is_empty() {
                     String::new()
                 } else {
@@ -612,6 +642,19 @@ fn exec_tx_result(r: TxResult) -> ExecTxResult {
     }
 }
 
+/// Voting power by CometBFT address of a block's last commit.
+fn commit_powers(commit: Option<&CommitInfo>) -> BTreeMap<[u8; 20], u64> {
+    let mut powers = BTreeMap::new();
+    for vote in commit.map(|c| c.votes.as_slice()).unwrap_or_default() {
+        if let Some(v) = &vote.validator {
+            if let Ok(addr) = <[u8; 20]>::try_from(v.address.as_ref()) {
+                powers.insert(addr, u64::try_from(v.power).unwrap_or(0));
+            }
+        }
+    }
+    powers
+}
+
 /// A node failure: log it and stop the process rather than diverge.
 fn halt(what: &str, e: impl std::fmt::Display) -> ! {
     error!(target: TARGET, "{what}: {e}; halting the node");
@@ -683,7 +726,8 @@ impl Application for NexusApp {
         let mut fuel = 0u64;
         let height = u64::try_from(req.height).unwrap_or(0);
         if let Some(commit) = &req.local_last_commit {
-            match sessions::prepare_record(&mut view, &chain_id, height, commit) {
+            let source = self.shared.requests.as_deref();
+            match sessions::prepare_record(&mut view, &chain_id, height, commit, source) {
                 Ok(Some(record)) if record.len() <= max_bytes => {
                     bytes += record.len();
                     txs.push(Bytes::from(record));
@@ -718,7 +762,8 @@ impl Application for NexusApp {
     }
 
     fn process_proposal(&self, req: RequestProcessProposal) -> ResponseProcessProposal {
-        match self.check_block_txs(u64::try_from(req.height).unwrap_or(0), &req.txs) {
+        let powers = commit_powers(req.proposed_last_commit.as_ref());
+        match self.check_block_txs(u64::try_from(req.height).unwrap_or(0), &req.txs, &powers) {
             Ok(()) => ResponseProcessProposal {
                 status: ProposalStatus::Accept as i32,
             },
@@ -733,21 +778,29 @@ impl Application for NexusApp {
 
     fn extend_vote(&self, req: RequestExtendVote) -> ResponseExtendVote {
         let mut view = self.base_view(&self.consensus());
-        let Some(mut duty) = self.duty() else {
-            return ResponseExtendVote::default();
-        };
-        match duty.extend_vote(&mut view) {
-            Ok(ext) if ext.len() <= MAX_VOTE_EXTENSION_BYTES => ResponseExtendVote {
-                vote_extension: ext.into(),
-            },
-            Ok(ext) => {
-                error!(target: TARGET, height = req.height, len = ext.len(), "vote extension too large; sending none");
-                ResponseExtendVote::default()
+        let mut ext = AppExtension::default();
+        if let Some(source) = &self.shared.requests {
+            match EthState::new(&mut view).next_request() {
+                Ok(first) => {
+                    let seen = source.requests_from(first, MAX_REQUESTS_PER_BLOCK);
+                    ext.eth = ethereum::vote_for(first, &seen);
+                }
+                Err(e) => error!(target: TARGET, error = %e, "cannot read the next request id"),
             }
-            Err(e) => {
-                error!(target: TARGET, height = req.height, error = %e, "cannot build the vote extension");
-                ResponseExtendVote::default()
+        }
+        if let Some(mut duty) = self.duty() {
+            match duty.extend_vote(&mut view) {
+                Ok(part) if part.len() <= MAX_VOTE_EXTENSION_BYTES => ext.threshold = part,
+                Ok(part) => {
+                    error!(target: TARGET, height = req.height, len = part.len(), "threshold part too large; sending none")
+                }
+                Err(e) => {
+                    error!(target: TARGET, height = req.height, error = %e, "cannot build the threshold part")
+                }
             }
+        }
+        ResponseExtendVote {
+            vote_extension: ext.encode().into(),
         }
     }
 
@@ -762,7 +815,7 @@ impl Application for NexusApp {
             Some(cons) => sessions::check_extension(&mut view, &cons, &req.vote_extension),
         };
         let status = match verdict {
-            Ok(()) => VerifyStatus::Accept,
+            Ok(_) => VerifyStatus::Accept,
             Err(e) => {
                 warn!(target: TARGET, height = req.height, len = req.vote_extension.len(),
                     error = %e, "rejecting a vote extension");

@@ -305,6 +305,8 @@ impl<'a> BlockExecutor<'a> {
                     &sender.to_string(),
                     height,
                 )?;
+                // Ethereum names functions by keccak256(name) in gateway requests.
+                crate::ethereum::EthState::new(view).index_function(&spec.name);
                 Ok(())
             }
             TxKind::Invoke { function, input } => {

@@ -9,6 +9,11 @@
 //! Threshold signing ([`threshold`]) drives `nexus-threshold`: DKG transactions, signing
 //! through vote extensions, the outbox of signed outputs, key rotation.
 //!
+//! Ethereum requests ([`ethereum`]): validators report the `NexusGateway` requests their node's
+//! watcher saw in finalized blocks inside their vote extensions ([`extension`]); a request
+//! reported by > 2/3 of the power is invoked and its first output is the answer the network
+//! signs. The watcher itself is the CLI's (alloy): this crate defines only [`ethereum::RequestSource`].
+//!
 //! Function execution and storage come from `nexus-runtime` and `nexus-store`. Must not depend on
 //! the CLI or on Ethereum nodes.
 //!
@@ -25,6 +30,7 @@ pub mod client;
 pub mod error;
 pub mod ethereum;
 pub mod execute;
+pub mod extension;
 pub mod genesis;
 pub mod ledger;
 pub mod node;

@@ -48,6 +48,16 @@ pub enum DevnetCommand {
         /// Return once the processes are started, without waiting for a block.
         #[arg(long)]
         no_wait: bool,
+        /// Ethereum JSON-RPC URL every validator watches for gateway requests.
+        #[arg(long, requires = "eth_gateway")]
+        eth_rpc: Option<String>,
+        /// Address of the NexusGateway on that chain (chain parameter `eth_gateway`; may be
+        /// deployed later at this address, e.g. the deployer's next CREATE address).
+        #[arg(long)]
+        eth_gateway: Option<String>,
+        /// Ethereum chain id in the signed messages (chain parameter `eth_chain_id`).
+        #[arg(long)]
+        eth_chain_id: Option<u64>,
     },
     /// Stop the devnet's nodes (SIGTERM, then SIGKILL after a grace period).
     Down {
@@ -236,8 +246,14 @@ pub fn devnet(command: DevnetCommand) -> Result<i32> {
             unbonding_blocks,
             node,
             no_wait,
+            eth_rpc,
+            eth_gateway,
+            eth_chain_id,
         } => {
             let dir = devnet_dir(dir);
+            if let Some(url) = &eth_rpc {
+                crate::net::check_url(url).context("--eth-rpc")?;
+            }
             let net = if dir.join(devnet::DEVNET_FILE).exists() {
                 Devnet::load(&dir)?
             } else {
@@ -248,6 +264,14 @@ pub fn devnet(command: DevnetCommand) -> Result<i32> {
                 if let Some(u) = unbonding_blocks {
                     params.unbonding_blocks = u;
                 }
+                if let Some(g) = &eth_gateway {
+                    params.eth_gateway = g
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("--eth-gateway: {e}"))?;
+                }
+                if let Some(c) = eth_chain_id {
+                    params.eth_chain_id = c;
+                }
                 let net = devnet::create(&DevnetOptions {
                     dir: dir.clone(),
                     validators,
@@ -255,6 +279,7 @@ pub fn devnet(command: DevnetCommand) -> Result<i32> {
                     base_port,
                     timeout_commit,
                     params,
+                    eth_rpc,
                 })?;
                 println!(
                     "created a {validators}-validator devnet in {} (faucet key: {})",

@@ -46,3 +46,15 @@ pub fn show_bytes(bytes: &[u8]) -> String {
         _ => format!("0x{}", hex::encode(bytes)),
     }
 }
+
+/// Checks that `url` is an `http://` or `https://` URL with a host.
+pub fn check_url(url: &str) -> anyhow::Result<()> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| anyhow::anyhow!("{url:?} is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+        anyhow::bail!("{url:?} has no host");
+    }
+    Ok(())
+}

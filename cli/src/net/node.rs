@@ -33,6 +33,10 @@ pub enum NodeCommand {
         /// Persistent peers (`id@host:port,…`) when joining.
         #[arg(long, default_value = "")]
         peers: String,
+        /// Ethereum JSON-RPC URL whose finalized blocks this validator watches for requests
+        /// to the chain's gateway (chain parameter `eth_gateway`).
+        #[arg(long)]
+        eth_rpc: Option<String>,
     },
     /// Run the node: the ABCI application plus a supervised `cometbft`, until SIGTERM/SIGINT.
     Start {
@@ -51,13 +55,18 @@ pub fn node(command: NodeCommand) -> Result<i32> {
             timeout_commit,
             genesis,
             peers,
+            eth_rpc,
         } => {
+            if let Some(url) = &eth_rpc {
+                crate::net::check_url(url).context("--eth-rpc")?;
+            }
             let h = init(&InitOptions {
                 home: home.clone(),
                 moniker,
                 chain_id,
                 ports: CometPorts::for_index(base_port, 0),
                 timeout_commit,
+                eth_rpc,
             })?;
             match genesis {
                 Some(path) => {

@@ -61,6 +61,14 @@ pub enum QueryCommand {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// What became of an Ethereum gateway request: the Nexus height that took it in and the
+    /// outbox id of its answer (or why there is none).
+    Request {
+        /// The gateway's request id (decimal).
+        id: u64,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
     /// The validator set's group key (what the Ethereum gateway stores) and its hand-over.
     GroupKey {
         #[command(flatten)]
@@ -226,6 +234,34 @@ pub fn query(command: QueryCommand) -> Result<i32> {
             }
         }
         QueryCommand::Output { id, wait, node } => return output(&id, wait, &node),
+        QueryCommand::Request { id, node } => {
+            let client = node.client();
+            let Some(r) = client.gateway_request(id)? else {
+                let next = client.next_gateway_request()?;
+                bail!(
+                    "gateway request {id} is not taken in yet (proven absent; the chain's next \
+                     request is {next})"
+                );
+            };
+            if node.json {
+                println!(
+                    "{}",
+                    json!({"id": id, "height": r.height, "function_id": hex::encode(r.request.function_id),
+                           "requester": hex::encode(r.request.requester), "callback": hex::encode(r.request.callback),
+                           "input": hex::encode(&r.request.input), "eth_block": r.request.eth_block,
+                           "outbox_id": r.outbox_id.map(hex::encode), "error": r.error})
+                );
+            } else {
+                println!("request    {id} (Ethereum block {})", r.request.eth_block);
+                println!("function   0x{}", hex::encode(r.request.function_id));
+                println!("taken in   at height {}", r.height);
+                match (&r.outbox_id, &r.error) {
+                    (Some(o), _) => println!("answer     outbox {}", hex::encode(o)),
+                    (None, Some(e)) => println!("failed     {e}"),
+                    (None, None) => println!("answer     none"),
+                }
+            }
+        }
         QueryCommand::GroupKey { node } => {
             let Some(k) = node.client().group_key()? else {
                 bail!("the validators have no group key yet (the DKG runs in the first blocks)");

@@ -481,6 +481,32 @@ impl Client {
             .transpose()
     }
 
+    /// What became of gateway request `id` (taken in at which height, its answer's outbox id or
+    /// the error), proven; `None` while the chain has not taken it in.
+    pub fn gateway_request(
+        &self,
+        id: u64,
+    ) -> Result<Option<crate::ethereum::RequestRecord>, ClientError> {
+        let key = crate::ethereum::state::request_key(id);
+        self.get_proven(&key)?
+            .value
+            .map(|raw| borsh::from_slice(&raw).map_err(|e| ClientError::Decode(e.to_string())))
+            .transpose()
+    }
+
+    /// The next gateway request id the chain will take in, proven.
+    pub fn next_gateway_request(&self) -> Result<u64, ClientError> {
+        match self
+            .get_proven(crate::ethereum::state::NEXT_REQUEST_KEY)?
+            .value
+        {
+            None => Ok(0),
+            Some(raw) => <[u8; 8]>::try_from(raw.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| ClientError::Decode("eth/next is not 8 bytes".into())),
+        }
+    }
+
     /// The group key that signs now, proven (`thr/meta` and `thr/key/<epoch>`), with the
     /// hand-over signature naming it (none for the first key).
     pub fn group_key(&self) -> Result<Option<query::GroupKeyInfo>, ClientError> {

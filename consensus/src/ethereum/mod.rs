@@ -37,3 +37,17 @@ pub trait RequestSource: Send + Sync {
     /// first id not yet seen in a finalized block).
     fn requests_from(&self, first: u64, max: usize) -> Vec<GatewayRequest>;
 }
+
+/// Most requests one vote reports and one block takes in.
+pub const MAX_REQUESTS_PER_BLOCK: usize = 8;
+/// Fuel every gateway request's invocation gets (Ethereum paid for it; no Nexus fee is charged).
+pub const REQUEST_FUEL_LIMIT: u64 = 1_000_000_000;
+/// Bytes of an encoded [`EthVote`] (borsh: 8 + 2 + 32).
+pub const ETH_VOTE_BYTES: usize = 42;
+
+pub mod execute;
+pub mod state;
+pub mod vote;
+
+pub use state::{EthState, RequestRecord};
+pub use vote::{agreed_prefix, chain_digests, check_bodies, longest_vouched, vote_for, EthVote};

@@ -71,6 +71,10 @@ pub struct NodeConfig {
     pub ports: CometPorts,
     /// CometBFT `timeout_commit` (e.g. "300ms").
     pub timeout_commit: String,
+    /// JSON-RPC URL of the Ethereum node whose finalized blocks this validator watches for
+    /// gateway requests (the gateway is the chain parameter `eth_gateway`). None: no watching.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eth_rpc: Option<String>,
 }
 
 impl NodeConfig {
@@ -223,6 +227,7 @@ abci = 26602
                 ..CometPorts::for_index(26600, 1)
             },
             timeout_commit: "1s".into(),
+            eth_rpc: Some("http://127.0.0.1:8545".into()),
         };
         let text = toml::to_string(&config).unwrap();
         assert_eq!(toml::from_str::<NodeConfig>(&text).unwrap(), config);

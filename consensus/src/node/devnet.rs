@@ -44,6 +44,8 @@ pub struct DevnetOptions {
     pub base_port: u16,
     pub timeout_commit: String,
     pub params: ChainParams,
+    /// Ethereum JSON-RPC URL every node watches (with `params.eth_gateway`).
+    pub eth_rpc: Option<String>,
 }
 
 /// One node of a devnet, as recorded in `devnet.json`.
@@ -71,6 +73,9 @@ pub struct Devnet {
     pub base_port: u16,
     pub timeout_commit: String,
     pub nodes: Vec<DevnetNode>,
+    /// The Ethereum node the validators watch, if any (nodes added later watch it too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eth_rpc: Option<String>,
 }
 
 impl Devnet {
@@ -150,6 +155,7 @@ pub fn create(opts: &DevnetOptions) -> Result<Devnet, NodeError> {
             chain_id: opts.chain_id.clone(),
             ports: CometPorts::for_index(opts.base_port, i),
             timeout_commit: opts.timeout_commit.clone(),
+            eth_rpc: opts.eth_rpc.clone(),
         })?;
         homes.push(home);
     }
@@ -197,6 +203,7 @@ pub fn create(opts: &DevnetOptions) -> Result<Devnet, NodeError> {
         base_port: opts.base_port,
         timeout_commit: opts.timeout_commit.clone(),
         nodes,
+        eth_rpc: opts.eth_rpc.clone(),
     };
     for (i, home) in homes.iter().enumerate() {
         home.write_genesis(&genesis)?;
@@ -223,6 +230,7 @@ pub fn add_node(dir: &Path) -> Result<(Devnet, NodeHome), NodeError> {
         chain_id: devnet.chain_id.clone(),
         ports: CometPorts::for_index(devnet.base_port, index),
         timeout_commit: devnet.timeout_commit.clone(),
+        eth_rpc: devnet.eth_rpc.clone(),
     })?;
     let first = NodeHome::open(&devnet.nodes[0].home)?;
     home.write_genesis(&first.read_genesis()?)?;

@@ -20,6 +20,8 @@ pub struct InitOptions {
     pub chain_id: String,
     pub ports: CometPorts,
     pub timeout_commit: String,
+    /// Ethereum JSON-RPC URL to watch for gateway requests (validators).
+    pub eth_rpc: Option<String>,
 }
 
 /// An initialised node home.
@@ -81,6 +83,7 @@ pub fn init(opts: &InitOptions) -> Result<NodeHome, NodeError> {
         chain_id: opts.chain_id.clone(),
         ports: opts.ports,
         timeout_commit: opts.timeout_commit.clone(),
+        eth_rpc: opts.eth_rpc.clone(),
     };
     let text = toml::to_string(&config).map_err(|e| NodeError::Config(e.to_string()))?;
     dir.write(NODE_CONFIG_FILE, text)

@@ -24,7 +24,7 @@ mod supervise;
 
 pub use config::{CometPorts, NodeConfig, NODE_CONFIG_FILE};
 pub use home::{init, read_key, write_key, InitOptions, NodeHome};
-pub use supervise::{start, StartError};
+pub use supervise::{start, start_with, StartError, WatcherFactory};
 
 use thiserror::Error;
 

@@ -5,6 +5,7 @@ use super::{cometbft_binary, io_err, NodeError};
 use crate::api::ApiServer;
 use crate::app::NexusApp;
 use crate::client::Client;
+use crate::ethereum::RequestSource;
 use crate::threshold::ValidatorDuty;
 use nexus_runtime::{Engine, Runtime};
 use nexus_store::Store;
@@ -63,12 +64,42 @@ pub enum StartError {
     Threshold(#[from] crate::threshold::DutyError),
     #[error("cannot serve the HTTP API on {addr}: {message}")]
     Api { addr: String, message: String },
+    #[error("Ethereum watcher: {0}")]
+    Ethereum(String),
     #[error("cometbft exited unexpectedly ({status}); its log is {log}")]
     CometExited { status: String, log: String },
 }
 
+/// Builds the node's Ethereum watcher from the configured RPC URL and the chain's gateway
+/// address (the CLI's alloy-based watcher; this crate talks to no Ethereum node itself).
+pub type WatcherFactory =
+    Box<dyn FnOnce(&str, [u8; 20]) -> Result<Arc<dyn RequestSource>, String> + Send>;
+
+/// The gateway the chain watches: its parameter `eth_gateway`, from committed state, or from
+/// the genesis file before the first block. `None` when it is unset (zero).
+fn chain_gateway(home: &NodeHome, store: &Arc<Store>) -> Result<Option<[u8; 20]>, StartError> {
+    let params = if store.latest_height() > 0 {
+        let mut view = nexus_store::StateView::new(store.clone());
+        crate::ledger::Ledger::new(&mut view).params()?
+    } else {
+        let genesis = home.read_genesis()?;
+        let app = serde_json::to_vec(&genesis["app_state"]).expect("JSON values serialize");
+        crate::genesis::AppGenesis::from_json(&app)
+            .map_err(|e| NodeError::Config(format!("genesis app_state: {e}")))?
+            .params
+    };
+    let gateway = params.eth_gateway.0;
+    Ok((gateway != [0u8; 20]).then_some(gateway))
+}
+
 /// Runs the node until SIGTERM/SIGINT (Ok) or until CometBFT dies (Err).
 pub fn start(home: &NodeHome) -> Result<(), StartError> {
+    start_with(home, None)
+}
+
+/// [`start`], with the factory of an Ethereum watcher used when the node's config names an
+/// Ethereum RPC URL (`eth_rpc`).
+pub fn start_with(home: &NodeHome, watcher: Option<WatcherFactory>) -> Result<(), StartError> {
     std::fs::create_dir_all(home.path.join("data"))
         .map_err(io_err("creating the data directory"))?;
     let store = Arc::new(Store::open(&home.path.join("data/state"))?);
@@ -76,7 +107,18 @@ pub fn start(home: &NodeHome) -> Result<(), StartError> {
     let runtime = Runtime::new(engine)?;
     // Threshold secrets live beside the state; the operator key signs the duty transactions.
     let duty = ValidatorDuty::open(home.path.join(THRESHOLD_DIR), home.operator_key()?)?;
-    let app = NexusApp::with_duty(store.clone(), runtime, duty);
+    let mut app = NexusApp::with_duty(store.clone(), runtime, duty);
+    if let (Some(url), Some(factory)) = (&home.config.eth_rpc, watcher) {
+        match chain_gateway(home, &store)? {
+            Some(gateway) => {
+                let source = factory(url, gateway).map_err(StartError::Ethereum)?;
+                info!(target: TARGET, %url, gateway = %hex::encode(gateway), "watching the Ethereum gateway");
+                app = app.with_request_source(source);
+            }
+            None => warn!(target: TARGET, %url,
+                "eth_rpc is set but the chain has no eth_gateway parameter; not watching Ethereum"),
+        }
+    }
     spawn_duty_broadcaster(app.clone(), home.config.rpc_url())?;
     let addr = home.config.abci_addr();
     let server = tendermint_abci::ServerBuilder::new(ABCI_READ_BUF_BYTES)

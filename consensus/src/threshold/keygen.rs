@@ -5,7 +5,8 @@
 //!   active power have registered encryption keys) and after an epoch end that changed the
 //!   active set (members or power). Participants are the active validators with a registered
 //!   key, weighted by voting power; their power must exceed 2/3 of the set's, else the start
-//!   waits for more registrations. "Changed" means the share allocation the stakes would get
+//!   waits for more registrations. It also waits up to [`REGISTRATION_GRACE_BLOCKS`] for every
+//!   active validator to register. "Changed" means the share allocation the stakes would get
 //!   now differs from the key's (holders, shares or threshold), not any drift of power.
 //! - Round 1 and round 2 close at the end of the first block in which every participant has
 //!   spoken, or at `dkg_phase_blocks` after they opened; the complaint phase always lasts
@@ -175,10 +176,12 @@ pub fn end_block(
         }
     }
     let ts = ThresholdState::new(view);
-    let meta = ts.meta()?;
+    let mut meta = ts.meta()?;
     let wants_key = meta.current_epoch.is_none() || meta.rotation_wanted;
     if wants_key && meta.next_epoch.is_none() && !running(&ts)? {
-        start(view, params, height)?;
+        let since = *meta.key_wanted_since.get_or_insert(height);
+        ThresholdState::new(view).set_meta(&meta);
+        start(view, params, height, since)?;
     }
     Ok(jailed)
 }
@@ -260,7 +263,18 @@ pub fn activate(ts: &mut ThresholdState, epoch: u64, height: u64) -> Result<(), 
     Ok(())
 }
 
-fn start(view: &mut StateView, params: &ChainParams, height: u64) -> Result<(), RuntimeError> {
+/// Blocks a wanted DKG waits for every active validator to register an encryption key before
+/// it starts with those that did (if they hold > 2/3 of the power). Without the wait, the first
+/// key could leave out a validator that registered one block late; with three equal holders
+/// that key needs all three to sign, and the whole network would stall on one of them.
+pub const REGISTRATION_GRACE_BLOCKS: u64 = 10;
+
+fn start(
+    view: &mut StateView,
+    params: &ChainParams,
+    height: u64,
+    wanted_since: u64,
+) -> Result<(), RuntimeError> {
     let total: u128 = active_stakes(view)?
         .iter()
         .map(|(_, p)| u128::from(*p))
@@ -277,6 +291,9 @@ fn start(view: &mut StateView, params: &ChainParams, height: u64) -> Result<(), 
     if total == 0 || 3 * keyed_power <= 2 * total {
         return Ok(());
     }
+    if keyed_power < total && height < wanted_since + REGISTRATION_GRACE_BLOCKS {
+        return Ok(());
+    }
     let mut meta = ts.meta()?;
     let epoch = meta.next_dkg_epoch;
     let config = match allocate_shares(&keyed)
@@ -290,6 +307,7 @@ fn start(view: &mut StateView, params: &ChainParams, height: u64) -> Result<(), 
         }
     };
     meta.next_dkg_epoch += 1;
+    meta.key_wanted_since = None;
     ts.set_meta(&meta);
     info!(target: TARGET, epoch, height, participants = keyed.len(),
         threshold = config.allocation.threshold, "DKG started");

@@ -37,6 +37,10 @@ use super::state::{
     Handover, ItemSignature, OpenSession, OutboxItem, QueueEntry, Signable, ThresholdState,
 };
 use crate::address::{keccak256, Address};
+use crate::ethereum::{
+    self, EthState, EthVote, GatewayRequest, RequestSource, MAX_REQUESTS_PER_BLOCK,
+};
+use crate::extension::AppExtension;
 use crate::ledger::Ledger;
 use crate::params::ChainParams;
 use crate::staking;
@@ -77,6 +81,9 @@ pub struct ThresholdRecord {
     pub extensions: Vec<SignedExtension>,
     /// Aggregated signatures, by session slot.
     pub signatures: Vec<(u64, Vec<u8>)>,
+    /// Gateway requests from the chain's next request id on, as the proposer's watcher saw
+    /// them; the block takes in the prefix the extensions' Ethereum votes agree on.
+    pub eth_requests: Vec<GatewayRequest>,
 }
 
 impl ThresholdRecord {
@@ -114,6 +121,17 @@ pub fn vote_extension_sign_bytes(chain_id: &str, height: i64, round: i64, ext: &
     .encode_length_delimited_to_vec()
 }
 
+/// Where an output comes from.
+pub struct OutputOrigin<'a> {
+    pub function: &'a str,
+    /// The transaction (or stand-in, for gateway requests) of the invocation.
+    pub tx_hash: &'a [u8; 32],
+    /// The output's position among the invocation's outputs.
+    pub index: u32,
+    /// The gateway request it answers (its `requestId` word); `None`: the item's own id.
+    pub request_id: Option<[u8; 32]>,
+}
+
 /// The outbox item of output `index` of the invocation in transaction `tx_hash`.
 pub fn push_output(
     view: &mut StateView,
@@ -123,12 +141,28 @@ pub fn push_output(
     output: &[u8],
     height: u64,
 ) -> Result<[u8; 32], RuntimeError> {
-    let id = crate::threshold::state::outbox_id(tx_hash, index);
+    let origin = OutputOrigin {
+        function,
+        tx_hash,
+        index,
+        request_id: None,
+    };
+    push_item(view, &origin, output, height)
+}
+
+/// Puts an output in the outbox and queues it for signing; returns its id.
+pub fn push_item(
+    view: &mut StateView,
+    origin: &OutputOrigin,
+    output: &[u8],
+    height: u64,
+) -> Result<[u8; 32], RuntimeError> {
+    let id = crate::threshold::state::outbox_id(origin.tx_hash, origin.index);
     let item = OutboxItem {
         id,
-        request_id: id,
-        function: function.to_string(),
-        function_id: keccak256(function.as_bytes()),
+        request_id: origin.request_id.unwrap_or(id),
+        function: origin.function.to_string(),
+        function_id: keccak256(origin.function.as_bytes()),
         output: output.to_vec(),
         output_hash: keccak256(output),
         nexus_height: height,
@@ -181,27 +215,43 @@ fn operator_of(view: &mut StateView, cons: &[u8; 20]) -> Result<Option<Address>,
     Ledger::new(view).operator_of(cons)
 }
 
-/// `VerifyVoteExtension`: empty, or a canonical extension that covers exactly the shares the
-/// validator holds in the signing key.
-pub fn check_extension(view: &mut StateView, cons: &[u8; 20], bytes: &[u8]) -> Result<(), String> {
-    if bytes.is_empty() {
-        return Ok(());
+/// `VerifyVoteExtension`: empty, or a canonical [`AppExtension`] from a validator whose
+/// threshold part covers exactly the shares it holds in the signing key and whose Ethereum
+/// vote reports 1 ..= [`MAX_REQUESTS_PER_BLOCK`] requests. Returns the decoded parts.
+pub fn check_extension(
+    view: &mut StateView,
+    cons: &[u8; 20],
+    bytes: &[u8],
+) -> Result<(Option<VoteExtension>, Option<EthVote>), String> {
+    let app = AppExtension::decode(bytes)?;
+    if app.is_empty() {
+        return Ok((None, None));
     }
-    let ext = VoteExtension::decode(bytes).map_err(|e| e.to_string())?;
     let op = operator_of(view, cons)
         .map_err(|e| e.to_string())?
         .ok_or("extension from an unknown validator")?;
+    if let Some(vote) = &app.eth {
+        if vote.count == 0 || usize::from(vote.count) > MAX_REQUESTS_PER_BLOCK {
+            return Err(format!("Ethereum vote for {} requests", vote.count));
+        }
+    }
+    if app.threshold.is_empty() {
+        return Ok((None, app.eth));
+    }
+    let ext = VoteExtension::decode(&app.threshold).map_err(|e| e.to_string())?;
     let ts = ThresholdState::new(view);
     let (_, key) = ts
         .current_key()
         .map_err(|e| e.to_string())?
-        .ok_or("no signing key yet; extensions must be empty")?;
+        .ok_or("no signing key yet; the threshold part must be empty")?;
     let holder = key
         .output
         .allocation
         .holder(&op.0)
         .ok_or("validator holds no share of the signing key")?;
-    ext.validate_for(&holder.shares).map_err(|e| e.to_string())
+    ext.validate_for(&holder.shares)
+        .map_err(|e| e.to_string())?;
+    Ok((Some(ext), app.eth))
 }
 
 fn verify_ed25519(key: &[u8; 32], msg: &[u8], sig: &[u8]) -> bool {
@@ -214,15 +264,22 @@ fn verify_ed25519(key: &[u8; 32], msg: &[u8], sig: &[u8]) -> bool {
     key.verify_strict(msg, &sig).is_ok()
 }
 
+/// One extension of a record, checked.
+struct SignedParts {
+    operator: ThrAddress,
+    threshold: Option<VoteExtension>,
+    eth: Option<EthVote>,
+}
+
 /// Checks one signed extension against state: signature by the validator's consensus key,
-/// canonical encoding, shares it holds. Returns its operator and the decoded extension.
+/// canonical encoding, shares it holds.
 fn check_signed(
     view: &mut StateView,
     chain_id: &str,
     height: u64,
     round: i64,
     s: &SignedExtension,
-) -> Result<(ThrAddress, VoteExtension), String> {
+) -> Result<SignedParts, String> {
     let op = operator_of(view, &s.validator)
         .map_err(|e| e.to_string())?
         .ok_or("extension from an unknown validator")?;
@@ -234,23 +291,32 @@ fn check_signed(
     if !verify_ed25519(&v.consensus_key, &msg, &s.signature) {
         return Err(format!("extension of {op} has a bad signature"));
     }
-    check_extension(view, &s.validator, &s.extension)?;
-    let ext = VoteExtension::decode(&s.extension).map_err(|e| e.to_string())?;
-    Ok((op.0, ext))
+    let (threshold, eth) = check_extension(view, &s.validator, &s.extension)?;
+    Ok(SignedParts {
+        operator: op.0,
+        threshold,
+        eth,
+    })
 }
 
 /// A record that checked out against state.
 pub struct CheckedRecord {
+    /// Threshold parts of the extensions, by operator.
     pub extensions: Vec<(ThrAddress, VoteExtension)>,
     pub signatures: BTreeMap<u64, [u8; SIGNATURE_BYTES]>,
+    /// Gateway requests validators with > 2/3 of the power agree on, in id order.
+    pub eth_accepted: Vec<GatewayRequest>,
 }
 
-/// ProcessProposal's (and FinalizeBlock's) check of the record of block `height`.
+/// ProcessProposal's (and FinalizeBlock's) check of the record of block `height`. `powers` is
+/// the voting power of every validator of the block's last commit (by CometBFT address), from
+/// the block itself: it weighs the Ethereum votes.
 pub fn check_record(
     view: &mut StateView,
     chain_id: &str,
     height: u64,
     raw: &[u8],
+    powers: &BTreeMap<[u8; 20], u64>,
 ) -> Result<CheckedRecord, String> {
     let record = ThresholdRecord::decode(raw)?;
     if record.height + 1 != height {
@@ -260,20 +326,32 @@ pub fn check_record(
         ));
     }
     let mut extensions = Vec::with_capacity(record.extensions.len());
+    let mut eth_votes = Vec::new();
     let mut prev: Option<[u8; 20]> = None;
     for s in &record.extensions {
         if prev.is_some_and(|p| p >= s.validator) || s.extension.is_empty() {
             return Err("extensions not sorted, duplicated or empty".into());
         }
         prev = Some(s.validator);
-        extensions.push(check_signed(
-            view,
-            chain_id,
-            record.height,
-            record.round,
-            s,
-        )?);
+        let parts = check_signed(view, chain_id, record.height, record.round, s)?;
+        if let Some(ext) = parts.threshold {
+            extensions.push((parts.operator, ext));
+        }
+        if let Some(vote) = parts.eth {
+            let power = powers.get(&s.validator).copied().unwrap_or(0);
+            eth_votes.push((power, vote));
+        }
     }
+    let first = EthState::new(view)
+        .next_request()
+        .map_err(|e| e.to_string())?;
+    ethereum::check_bodies(first, &record.eth_requests)?;
+    let votes: Vec<EthVote> = eth_votes.iter().map(|(_, v)| *v).collect();
+    if record.eth_requests.len() > ethereum::longest_vouched(first, &record.eth_requests, &votes) {
+        return Err("the record carries Ethereum requests no extension reported".into());
+    }
+    let total_power: u64 = powers.values().sum();
+    let agreed = ethereum::agreed_prefix(first, &record.eth_requests, &eth_votes, total_power);
     let ts = ThresholdState::new(view);
     let sessions: BTreeMap<u64, OpenSession> = ts
         .sessions()
@@ -300,23 +378,28 @@ pub fn check_record(
     Ok(CheckedRecord {
         extensions,
         signatures,
+        eth_accepted: record.eth_requests[..agreed].to_vec(),
     })
 }
 
 /// The proposer's record for block `height` from its extended commit of `height − 1`: the
 /// extensions that carry something the block needs (shares of sessions that are due,
-/// commitments not pooled yet), with their signatures, and the signatures it aggregated.
+/// commitments not pooled yet, Ethereum votes for the requests it takes in), with their
+/// signatures, the signatures it aggregated, and the bodies of the gateway requests that
+/// validators with > 2/3 of the power reported (from the proposer's own `source`).
 pub fn prepare_record(
     view: &mut StateView,
     chain_id: &str,
     height: u64,
     commit: &ExtendedCommitInfo,
+    source: Option<&dyn RequestSource>,
 ) -> Result<Option<Vec<u8>>, RuntimeError> {
-    if ThresholdState::new(view).current_key()?.is_none() || height < 2 {
+    if height < 2 {
         return Ok(None);
     }
     let round = i64::from(commit.round);
     let ts = ThresholdState::new(view);
+    let has_key = ts.current_key()?.is_some();
     let meta = ts.meta()?;
     let window = meta.next_slot..meta.next_slot + LOOKAHEAD_SLOTS;
     let due: BTreeSet<u64> = ts
@@ -325,39 +408,74 @@ pub fn prepare_record(
         .filter(|s| height >= s.opened_at + SHARES_DUE_BLOCKS)
         .map(|s| s.session.slot)
         .collect();
-    let mut by_validator: BTreeMap<[u8; 20], SignedExtension> = BTreeMap::new();
-    let mut exts = Vec::new();
+    let first = EthState::new(view).next_request()?;
+    let mut bodies = source
+        .map(|s| s.requests_from(first, MAX_REQUESTS_PER_BLOCK))
+        .unwrap_or_default();
+    if ethereum::check_bodies(first, &bodies).is_err() {
+        warn!(target: TARGET, height, "the Ethereum watcher returned unusable requests");
+        bodies.clear();
+    }
+    let mut checked = Vec::new();
+    let mut powers = BTreeMap::new();
     for vote in &commit.votes {
+        let Some(validator) = vote.validator.as_ref() else {
+            continue;
+        };
+        let Ok(cons) = <[u8; 20]>::try_from(validator.address.as_ref()) else {
+            continue;
+        };
+        powers.insert(cons, u64::try_from(validator.power).unwrap_or(0));
         if vote.block_id_flag != BlockIdFlag::Commit as i32 || vote.vote_extension.is_empty() {
             continue;
         }
-        let Some(cons) = vote
-            .validator
-            .as_ref()
-            .and_then(|v| <[u8; 20]>::try_from(v.address.as_ref()).ok())
-        else {
-            continue;
-        };
         let s = SignedExtension {
             validator: cons,
             extension: vote.vote_extension.to_vec(),
             signature: vote.extension_signature.to_vec(),
         };
-        let (op, ext) = match check_signed(view, chain_id, height - 1, round, &s) {
-            Ok(checked) => checked,
-            Err(e) => {
-                warn!(target: TARGET, height, error = %e, "leaving an extension out");
-                continue;
+        match check_signed(view, chain_id, height - 1, round, &s) {
+            Ok(parts) => checked.push((s, parts)),
+            Err(e) => warn!(target: TARGET, height, error = %e, "leaving an extension out"),
+        }
+    }
+    // The block takes in the prefix > 2/3 of the power vouches for; it carries the bodies up to
+    // the longest vote that matches them, so every node can check every vote it counts (a vote
+    // for three requests also vouches for the first two).
+    let eth_votes: Vec<(u64, EthVote)> = checked
+        .iter()
+        .filter_map(|(s, p)| Some((powers[&s.validator], p.eth?)))
+        .collect();
+    let total_power: u64 = powers.values().sum();
+    let agreed = ethereum::agreed_prefix(first, &bodies, &eth_votes, total_power);
+    let votes: Vec<EthVote> = eth_votes.iter().map(|(_, v)| *v).collect();
+    let carried = if agreed == 0 {
+        0
+    } else {
+        ethereum::longest_vouched(first, &bodies, &votes)
+    };
+    bodies.truncate(carried);
+    let digests = ethereum::chain_digests(first, &bodies);
+    let mut by_validator: BTreeMap<[u8; 20], SignedExtension> = BTreeMap::new();
+    let mut exts = Vec::new();
+    for (s, parts) in checked {
+        // Only what the block needs.
+        let mut useful = parts.eth.is_some_and(|v| {
+            let n = usize::from(v.count);
+            v.first == first && n >= 1 && n <= digests.len() && digests[n - 1] == v.digest
+        });
+        if let Some(ext) = &parts.threshold {
+            useful = useful || ext.shares.iter().any(|sh| due.contains(&sh.slot));
+            for c in ext.commitments.iter().filter(|c| window.contains(&c.slot)) {
+                useful =
+                    useful || !ThresholdState::new(view).has_pooled(c.slot, &parts.operator)?;
             }
-        };
-        // Only what the block needs: shares of due sessions, commitments not pooled yet.
-        let mut useful = ext.shares.iter().any(|sh| due.contains(&sh.slot));
-        for c in ext.commitments.iter().filter(|c| window.contains(&c.slot)) {
-            useful = useful || !ThresholdState::new(view).has_pooled(c.slot, &op)?;
         }
         if useful {
-            by_validator.insert(cons, s);
-            exts.push((op, ext));
+            by_validator.insert(s.validator, s);
+            if let Some(ext) = parts.threshold {
+                exts.push((parts.operator, ext));
+            }
         }
     }
     if by_validator.is_empty() {
@@ -368,10 +486,11 @@ pub fn prepare_record(
         round,
         extensions: by_validator.into_values().collect(),
         signatures: Vec::new(),
+        eth_requests: bodies,
     };
     let ts = ThresholdState::new(view);
     for open in ts.sessions()? {
-        if height < open.opened_at + SHARES_DUE_BLOCKS {
+        if !has_key || height < open.opened_at + SHARES_DUE_BLOCKS {
             continue;
         }
         let Some(key) = ts.key_record(open.epoch)? else {
@@ -637,6 +756,7 @@ mod tests {
                 signature: vec![4; 64],
             }],
             signatures: vec![(3, vec![5; 65])],
+            eth_requests: Vec::new(),
         };
         assert_eq!(ThresholdRecord::decode(&record.encode()), Ok(record));
         let mut huge = RECORD_MAGIC.to_vec();

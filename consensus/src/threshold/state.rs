@@ -45,6 +45,9 @@ pub struct Meta {
     pub next_dkg_epoch: u64,
     /// The validator set changed at an epoch end: run a DKG as soon as possible.
     pub rotation_wanted: bool,
+    /// Height since which a DKG has been wanted but not started (waiting for validators to
+    /// register encryption keys; see `keygen::REGISTRATION_GRACE_BLOCKS`).
+    pub key_wanted_since: Option<u64>,
     /// The next nonce slot a session will use (slots are used in order, never twice).
     pub next_slot: u64,
     /// The next queue sequence number.

@@ -224,6 +224,22 @@ impl Drop for Devnet {
         let _ = Command::new(nexus_bin())
             .args(["devnet", "down", "--dir", &self.dir_arg()])
             .output();
+        // A failed test keeps its nodes' logs for the post-mortem (CI prints where).
+        if std::thread::panicking() {
+            let keep = std::env::temp_dir().join(format!(
+                "nexus-failed-{}",
+                self.layout.nodes.first().map_or(0, |n| n.ports.p2p)
+            ));
+            let _ = std::fs::remove_dir_all(&keep);
+            for i in 0..self.layout.nodes.len() {
+                let to = keep.join(format!("node{i}"));
+                let _ = std::fs::create_dir_all(&to);
+                for log in ["node.log", "cometbft.log"] {
+                    let _ = std::fs::copy(self.home(i).join(log), to.join(log));
+                }
+            }
+            eprintln!("node logs of the failed test kept in {}", keep.display());
+        }
         // Anything still alive (a SIGSTOPped group) goes now.
         for i in 0..self.layout.nodes.len() {
             if let Ok(text) = std::fs::read_to_string(self.home(i).join("node.pid")) {

@@ -595,3 +595,136 @@ fn deploy_gateway_takes_the_key_of_a_real_network() {
         "{stderr}"
     );
 }
+
+/// The main job end to end: a contract's request on a real `geth --dev` is seen by the
+/// validators' watchers in a finalized block, agreed through vote extensions, invoked on a real
+/// 4-validator network, its answer threshold-signed, and `nexus relayer --request` delivers it
+/// to the consumer through the gateway, which checks the network's signature.
+#[test]
+fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() {
+    let geth = Geth::start();
+    // The deployer's first contract is the gateway: the network signs for that address.
+    let deployer = geth.funded_key();
+    let deployer_hex = hex::encode(deployer.to_bytes());
+    let gateway = deployer.address().create(0);
+    let eth = EthClient::connect(&geth.url, None).unwrap();
+    let net = Devnet::up(
+        4,
+        29600,
+        &[
+            "--eth-rpc",
+            &geth.url,
+            "--eth-gateway",
+            &gateway.to_string(),
+            "--eth-chain-id",
+            &eth.chain_id().to_string(),
+        ],
+    );
+    net.deploy_counter();
+    let start = Instant::now();
+    while net.client(0).group_key().ok().flatten().is_none() {
+        assert!(start.elapsed() < FINALITY_TIMEOUT, "no group key");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let node = net.rpc(0);
+    let deployed = support::ok_stdout(&[
+        "eth",
+        "deploy-gateway",
+        "--eth-rpc",
+        &geth.url,
+        "--from-key",
+        &deployer_hex,
+        "--node",
+        &node,
+    ]);
+    let field = |name: &str| {
+        deployed
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {deployed}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(field("gateway:").parse::<Address>().unwrap(), gateway);
+    let consumer = field("consumer:");
+
+    // A user asks for counter(by 7), answered to the consumer contract.
+    let user = geth.funded_key();
+    let asked = support::ok_stdout(&[
+        "eth",
+        "request",
+        "--eth-rpc",
+        &geth.url,
+        "--from-key",
+        &hex::encode(user.to_bytes()),
+        "--gateway",
+        &gateway.to_string(),
+        "--function",
+        "counter",
+        "--input",
+        r#"{"by": 7}"#,
+        "--callback",
+        &consumer,
+    ]);
+    assert!(asked.starts_with("request: 0\n"), "{asked}");
+
+    // Finalized on Ethereum (geth --dev: every 32 blocks), agreed and invoked on Nexus.
+    let start = Instant::now();
+    let record = loop {
+        if let Some(r) = net.client(1).gateway_request(0).unwrap() {
+            break r;
+        }
+        assert!(
+            start.elapsed() < FINALITY_TIMEOUT,
+            "request 0 not taken in (Ethereum finalized {:?})",
+            geth.finalized()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(record.error, None);
+    assert_eq!(record.request.requester, user.address().0 .0);
+    let shown = net.cli(2, &["query", "request", "0"]);
+    assert!(shown.contains("answer     outbox"), "{shown}");
+
+    // The relayer waits for the signature and fulfills; the consumer has the answer.
+    let relayed = support::ok_stdout(&[
+        "relayer",
+        "--eth-rpc",
+        &geth.url,
+        "--from-key",
+        &deployer_hex,
+        "--gateway",
+        &gateway.to_string(),
+        "--node",
+        &node,
+        "--request",
+        "0",
+    ]);
+    assert!(relayed.contains("fulfilled request 0"), "{relayed}");
+    assert!(relayed.contains("callback succeeded"), "{relayed}");
+    let answer = consumer_result(&eth, consumer.parse().unwrap(), U256::ZERO).unwrap();
+    assert_eq!(answer, 7u64.to_be_bytes());
+    // Delivered once: a second run finds it fulfilled and sends nothing.
+    let again = support::ok_stdout(&[
+        "relayer",
+        "--eth-rpc",
+        &geth.url,
+        "--from-key",
+        &deployer_hex,
+        "--gateway",
+        &gateway.to_string(),
+        "--node",
+        &node,
+        "--request",
+        "0",
+        "--once",
+    ]);
+    assert!(again.contains("already fulfilled"), "{again}");
+    // Every validator took the request in at the same height with the same answer.
+    for i in 0..4 {
+        assert_eq!(
+            net.client(i).gateway_request(0).unwrap().as_ref(),
+            Some(&record)
+        );
+    }
+}

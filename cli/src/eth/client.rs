@@ -207,7 +207,7 @@ impl EthClient {
 impl EthClient {
     /// Polls for the receipt of `hash` until [`RECEIPT_TIMEOUT`]. Errors are retried too: a
     /// node that just started answers "transaction indexing is in progress" for a while.
-    fn wait_receipt(&self, what: &str, hash: B256) -> Result<TransactionReceipt> {
+    pub fn wait_receipt(&self, what: &str, hash: B256) -> Result<TransactionReceipt> {
         let deadline = Instant::now() + RECEIPT_TIMEOUT;
         loop {
             let last = match self.rpc("eth_getTransactionReceipt", async {

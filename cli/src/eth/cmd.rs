@@ -76,6 +76,35 @@ pub enum EthCommand {
         #[arg(long, default_value_t = DEFAULT_RELAY_INTERVAL_SECS)]
         interval: u64,
     },
+    /// The address the account's next contract creation gets (what `deploy-gateway` will
+    /// deploy the gateway at): the value for a network's `eth_gateway` parameter.
+    NextAddress {
+        #[command(flatten)]
+        eth: EthArgs,
+    },
+    /// Development chains only: send ether to ADDRESS from the Ethereum node's own first
+    /// unlocked account (`geth --dev` has one, funded).
+    Fund {
+        /// Ethereum JSON-RPC URL (HTTP).
+        #[arg(long, env = "NEXUS_ETH_RPC")]
+        eth_rpc: String,
+        /// Account to fund (0x…).
+        address: String,
+        /// Amount in ether (whole).
+        #[arg(long, default_value_t = 100)]
+        ether: u64,
+    },
+    /// What an ExampleConsumer received for request ID (hex; empty until fulfilled).
+    Result {
+        /// Ethereum JSON-RPC URL (HTTP).
+        #[arg(long, env = "NEXUS_ETH_RPC")]
+        eth_rpc: String,
+        /// The ExampleConsumer address.
+        #[arg(long)]
+        consumer: String,
+        /// The gateway's request id.
+        id: u64,
+    },
     /// Ask the gateway for a Nexus Function's result (`NexusGateway.request`).
     Request {
         #[command(flatten)]
@@ -106,10 +135,17 @@ pub struct RelayerArgs {
     /// CometBFT RPC address of a Nexus node.
     #[arg(long, env = "NEXUS_NODE", default_value = DEFAULT_NODE_RPC)]
     pub node: String,
-    /// Outbox item id (32 bytes hex) to relay; repeat for several. The network has no index of
-    /// signed items yet, so the relayer follows the ids it is given.
-    #[arg(long = "id", required = true)]
+    /// Outbox item id (32 bytes hex) to relay; repeat for several.
+    #[arg(long = "id", required_unless_present_any = ["requests", "follow"])]
     pub ids: Vec<String>,
+    /// Gateway request id whose answer to relay (found with `nexus query request`); repeat
+    /// for several.
+    #[arg(long = "request")]
+    pub requests: Vec<u64>,
+    /// Relay the answer of every gateway request from this id on, as the network takes them
+    /// in (runs until stopped; with --once, one pass over what is taken in now).
+    #[arg(long, value_name = "FIRST_REQUEST")]
+    pub follow: Option<u64>,
     /// One pass: relay what is signed now and exit (otherwise wait until every id is relayed).
     #[arg(long)]
     pub once: bool,
@@ -182,6 +218,47 @@ pub fn eth(command: EthCommand) -> Result<i32> {
             }
             watch(&eth_rpc, gateway, from_block, first, once, interval)
         }
+        EthCommand::NextAddress { eth } => {
+            let eth = eth.connect()?;
+            let from = eth.from().ok_or_else(|| anyhow!("no sending key"))?;
+            let nonce = eth.rpc("eth_getTransactionCount", async {
+                eth.provider().get_transaction_count(from).pending().await
+            })?;
+            println!("{}", from.create(nonce));
+            Ok(0)
+        }
+        EthCommand::Result {
+            eth_rpc,
+            consumer,
+            id,
+        } => {
+            let consumer = parse_address("--consumer", &consumer)?;
+            let eth = EthClient::connect(&eth_rpc, None)?;
+            if !eth.has_code(consumer)? {
+                bail!("no contract at consumer address {consumer}");
+            }
+            let result =
+                super::relayer::consumer_result(&eth, consumer, alloy::primitives::U256::from(id))?;
+            if result.is_empty() {
+                bail!("the consumer has no result for request {id} yet");
+            }
+            println!("0x{}", hex::encode(result));
+            Ok(0)
+        }
+        EthCommand::Fund {
+            eth_rpc,
+            address,
+            ether,
+        } => {
+            let to = parse_address("ADDRESS", &address)?;
+            if ether == 0 || ether > MAX_FUND_ETHER {
+                bail!("--ether must be 1 ..= {MAX_FUND_ETHER}");
+            }
+            let eth = EthClient::connect(&eth_rpc, None)?;
+            let tx = fund(&eth, to, ether)?;
+            println!("funded {to} with {ether} ether in {tx}");
+            Ok(0)
+        }
         EthCommand::Request {
             eth,
             gateway,
@@ -212,6 +289,37 @@ pub fn eth(command: EthCommand) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Largest `nexus eth fund --ether`.
+pub const MAX_FUND_ETHER: u64 = 1_000_000;
+
+/// Sends `ether` to `to` from the node's first unlocked account (`eth_sendTransaction`) and
+/// waits for the receipt.
+fn fund(eth: &EthClient, to: Address, ether: u64) -> Result<alloy::primitives::B256> {
+    use alloy::network::TransactionBuilder;
+    use alloy::rpc::types::TransactionRequest;
+    let accounts = eth.rpc("eth_accounts", async {
+        eth.provider().get_accounts().await
+    })?;
+    let from = *accounts.first().ok_or_else(|| {
+        anyhow!("the Ethereum node has no unlocked account to fund from (not a dev chain?)")
+    })?;
+    let value = alloy::primitives::U256::from(ether)
+        * alloy::primitives::U256::from(1_000_000_000_000_000_000u128);
+    let tx = TransactionRequest::default()
+        .with_from(from)
+        .with_to(to)
+        .with_value(value);
+    let pending = eth.rpc("eth_sendTransaction", async {
+        eth.provider().send_transaction(tx).await
+    })?;
+    let hash = *pending.tx_hash();
+    let receipt = eth.wait_receipt("the funding transfer", hash)?;
+    if !receipt.status() {
+        bail!("the funding transfer {hash} failed");
+    }
+    Ok(hash)
 }
 
 /// Most requests `nexus eth watch` prints per poll.
@@ -290,25 +398,82 @@ fn parse_outbox_id(text: &str) -> Result<[u8; 32]> {
     Ok(id)
 }
 
+/// What the relayer still has to deliver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// An outbox item, by id.
+    Item([u8; 32]),
+    /// The answer to a gateway request, once the network has taken it in.
+    Request(u64),
+}
+
+/// The outbox item a target names now: `Ok(None)` while a request is not taken in yet.
+fn resolve(node: &Client, node_url: &str, target: Target) -> Result<Option<[u8; 32]>> {
+    match target {
+        Target::Item(id) => Ok(Some(id)),
+        Target::Request(r) => {
+            let Some(record) = node
+                .gateway_request(r)
+                .with_context(|| format!("reading gateway request {r} from {node_url}"))?
+            else {
+                return Ok(None);
+            };
+            match (record.outbox_id, record.error) {
+                (Some(id), _) => Ok(Some(id)),
+                (None, e) => bail!(
+                    "gateway request {r} has no answer on Nexus: {}",
+                    e.unwrap_or_else(|| "no output".into())
+                ),
+            }
+        }
+    }
+}
+
 pub fn relayer(args: RelayerArgs) -> Result<i32> {
     let gateway = parse_address("--gateway", &args.gateway)?;
-    if args.ids.len() > MAX_RELAY_IDS {
-        bail!("at most {MAX_RELAY_IDS} --id per run");
+    if args.ids.len() + args.requests.len() > MAX_RELAY_IDS {
+        bail!("at most {MAX_RELAY_IDS} --id and --request per run");
     }
     let mut todo = args
         .ids
         .iter()
-        .map(|t| parse_outbox_id(t))
+        .map(|t| parse_outbox_id(t).map(Target::Item))
         .collect::<Result<Vec<_>>>()?;
+    todo.extend(args.requests.iter().map(|r| Target::Request(*r)));
     let eth = args.eth.connect()?;
     if !eth.has_code(gateway)? {
         bail!("no contract at gateway address {gateway}");
     }
     let node = Client::new(&args.node);
+    let mut next_followed = args.follow;
     let mut failed = 0;
     loop {
+        if let Some(next) = next_followed.as_mut() {
+            let taken_in = node
+                .next_gateway_request()
+                .with_context(|| format!("reading the next gateway request from {}", args.node))?;
+            while *next < taken_in && todo.len() < MAX_RELAY_IDS {
+                todo.push(Target::Request(*next));
+                *next += 1;
+            }
+        }
         let mut waiting = Vec::new();
-        for id in todo {
+        for target in todo {
+            let id = match resolve(&node, &args.node, target) {
+                Ok(Some(id)) => id,
+                Ok(None) => {
+                    if args.once {
+                        println!("{target:?}: not taken in by the network yet");
+                    }
+                    waiting.push(target);
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    failed += 1;
+                    continue;
+                }
+            };
             let hex_id = hex::encode(id);
             let item = node
                 .output(&id)
@@ -343,7 +508,7 @@ pub fn relayer(args: RelayerArgs) -> Result<i32> {
                     if args.once {
                         println!("{hex_id}: not signed yet");
                     }
-                    waiting.push(id);
+                    waiting.push(target);
                 }
                 Err(e) => {
                     eprintln!("error: {hex_id}: {e:#}");
@@ -351,7 +516,7 @@ pub fn relayer(args: RelayerArgs) -> Result<i32> {
                 }
             }
         }
-        if args.once || waiting.is_empty() {
+        if args.once || (waiting.is_empty() && next_followed.is_none()) {
             return Ok(if failed > 0 { 1 } else { 0 });
         }
         todo = waiting;

@@ -87,8 +87,28 @@ pub fn node(command: NodeCommand) -> Result<i32> {
         }
         NodeCommand::Start { home } => {
             let h = NodeHome::open(&home)?;
-            nexus_consensus::node::start(&h)?;
+            nexus_consensus::node::start_with(&h, Some(watcher_factory()))?;
             Ok(0)
         }
     }
+}
+
+/// How often a validator's Ethereum watcher polls for the finalized block.
+pub const WATCHER_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The node's Ethereum watcher (used when `nexus.toml` names `eth_rpc`): the gateway's
+/// finalized `Requested` logs, scanned from Ethereum block 0.
+fn watcher_factory() -> nexus_consensus::node::WatcherFactory {
+    Box::new(|url: &str, gateway: [u8; 20]| {
+        nexus_cli::eth::watcher::EthWatcher::spawn_with(nexus_cli::eth::watcher::WatcherConfig {
+            rpc_url: url.to_string(),
+            gateway: gateway.into(),
+            poll_interval: WATCHER_POLL,
+            from_block: 0,
+        })
+        .map(|w| {
+            std::sync::Arc::new(w) as std::sync::Arc<dyn nexus_consensus::ethereum::RequestSource>
+        })
+        .map_err(|e| format!("{e:#}"))
+    })
 }

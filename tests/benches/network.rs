@@ -226,6 +226,7 @@ fn kvstore_net(timeout_commit: &str) -> KvstoreNet {
         base_port: 29500,
         timeout_commit: timeout_commit.into(),
         params: ChainParams::default(),
+        eth_rpc: None,
     })
     .unwrap();
     let mut children = Vec::new();

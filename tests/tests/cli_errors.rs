@@ -344,6 +344,118 @@ fn ethereum_commands_refuse_bad_input() {
         relayer(&"ab".repeat(32)),
         &format!("cannot reach the Ethereum RPC at {rpc}"),
     );
+    // The round-trip helpers: dev funding, the next CREATE address, a consumer's result.
+    fails_with(
+        &["eth", "fund", "0x12", "--eth-rpc", &rpc],
+        b"",
+        "ADDRESS \"0x12\" is not an Ethereum address",
+    );
+    fails_with(
+        &["eth", "fund", GATEWAY, "--eth-rpc", &rpc, "--ether", "0"],
+        b"",
+        "--ether must be 1 ..=",
+    );
+    fails_with(
+        &["eth", "fund", GATEWAY, "--eth-rpc", &rpc],
+        b"",
+        &format!("cannot reach the Ethereum RPC at {rpc}"),
+    );
+    fails_with(
+        &[
+            "eth",
+            "next-address",
+            "--eth-rpc",
+            &rpc,
+            "--from-key",
+            "nope",
+        ],
+        b"",
+        "neither a 32-byte hex private key nor a readable file",
+    );
+    fails_with(
+        &["eth", "result", "--eth-rpc", &rpc, "--consumer", "0xq", "0"],
+        b"",
+        "--consumer \"0xq\" is not an Ethereum address",
+    );
+    // The relayer needs something to relay, and request ids are numbers.
+    fails_with(
+        &[
+            "relayer",
+            "--eth-rpc",
+            &rpc,
+            "--from-key",
+            KEY,
+            "--gateway",
+            GATEWAY,
+        ],
+        b"",
+        "required",
+    );
+    fails_with(
+        &[
+            "relayer",
+            "--eth-rpc",
+            &rpc,
+            "--from-key",
+            KEY,
+            "--gateway",
+            GATEWAY,
+            "--request",
+            "first",
+        ],
+        b"",
+        "invalid value 'first' for '--request",
+    );
+    // A validator's Ethereum RPC must be a URL, and a gateway needs an address.
+    let home = tempfile::tempdir().unwrap();
+    let home_arg = home.path().join("n").display().to_string();
+    fails_with(
+        &[
+            "node",
+            "init",
+            "--home",
+            &home_arg,
+            "--eth-rpc",
+            "localhost:8545",
+        ],
+        b"",
+        "is not an http:// or https:// URL",
+    );
+    assert!(
+        !home.path().join("n").exists(),
+        "nothing written for bad input"
+    );
+    let dir = home.path().join("d").display().to_string();
+    fails_with(
+        &[
+            "devnet",
+            "up",
+            "--dir",
+            &dir,
+            "--eth-rpc",
+            "http://127.0.0.1:1",
+        ],
+        b"",
+        "--eth-gateway",
+    );
+    fails_with(
+        &[
+            "devnet",
+            "up",
+            "--dir",
+            &dir,
+            "--eth-rpc",
+            "http://127.0.0.1:1",
+            "--eth-gateway",
+            "0x12",
+        ],
+        b"",
+        "--eth-gateway",
+    );
+    assert!(
+        !home.path().join("d").exists(),
+        "nothing written for bad input"
+    );
     fails_with(
         &[
             "eth",

@@ -1,18 +1,20 @@
 //! A validator's vote extension as the app sends it: the threshold-signing part
-//! (`nexus_threshold::vote_extension`, at most 1 KiB) and the Ethereum requests it saw
-//! ([`crate::ethereum::EthVote`], 42 bytes).
+//! (`nexus_threshold::vote_extension`, at most 960 bytes) and the Ethereum requests it saw
+//! ([`crate::ethereum::EthVote`], 42 bytes): at most 1,007 bytes, within the 1 KiB budget.
 //!
 //! Encoding: empty when there is nothing to say; otherwise borsh of
 //! `(threshold part bytes (empty: none), Option<EthVote>)`. Borsh is canonical for these types
 //! (one encoding per value; trailing bytes and option tags other than 0/1 are refused).
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use nexus_threshold::vote_extension::MAX_VOTE_EXTENSION_BYTES;
+use nexus_threshold::vote_extension::{MAX_VOTE_EXTENSION_BYTES, VOTE_EXTENSION_BUDGET_BYTES};
 
 use crate::ethereum::{EthVote, ETH_VOTE_BYTES};
 
 /// Largest extension: the threshold part's limit, the Ethereum vote, and borsh framing.
 pub const MAX_APP_EXTENSION_BYTES: usize = 4 + MAX_VOTE_EXTENSION_BYTES + 1 + ETH_VOTE_BYTES;
+// The whole extension stays within the 1 KiB per validator per height.
+const _: () = assert!(MAX_APP_EXTENSION_BYTES <= VOTE_EXTENSION_BUDGET_BYTES);
 
 /// The two parts of a vote extension.
 #[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]

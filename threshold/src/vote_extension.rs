@@ -8,7 +8,7 @@
 //! [`session_shares_bytes`]`(k)` per session it signs. With
 //! [`crate::allocation::MAX_SHARES_PER_VALIDATOR`] = 8 one commitment slot plus one session
 //! (849 bytes) always fit; [`items_per_extension`] gives the steady-state number of items for
-//! `k` shares (8 for `k = 1`). Whatever does not fit is left for the next height
+//! `k` shares (7 for `k = 1`). Whatever does not fit is left for the next height
 //! ([`crate::signing::Signer::extend`] reports it).
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -17,8 +17,15 @@ use serde::{Deserialize, Serialize};
 use crate::encryption::{decode_point, scalar_from_bytes};
 use crate::{CompressedPoint, ShareId};
 
-/// Hard limit on an encoded extension (per validator per height).
-pub const MAX_VOTE_EXTENSION_BYTES: usize = 1024;
+/// Everything a validator may put in one vote extension (per height), signing part and the
+/// application's own fields together.
+pub const VOTE_EXTENSION_BUDGET_BYTES: usize = 1024;
+/// Room of [`VOTE_EXTENSION_BUDGET_BYTES`] kept for the application's own fields and framing
+/// (the Nexus app adds a 42-byte Ethereum vote in a 5-byte envelope).
+pub const APP_RESERVED_EXTENSION_BYTES: usize = 64;
+/// Hard limit on an encoded signing part (per validator per height).
+pub const MAX_VOTE_EXTENSION_BYTES: usize =
+    VOTE_EXTENSION_BUDGET_BYTES - APP_RESERVED_EXTENSION_BYTES;
 /// Version byte of the encoding.
 pub const VOTE_EXTENSION_VERSION: u8 = 1;
 /// Bytes of an empty extension (version + two vector lengths).
@@ -217,7 +224,7 @@ mod tests {
     fn one_item_always_fits() {
         let k = usize::from(MAX_SHARES_PER_VALIDATOR);
         assert!(items_per_extension(k) >= 1);
-        assert_eq!(items_per_extension(1), 8);
+        assert_eq!(items_per_extension(1), 7);
     }
 
     #[test]

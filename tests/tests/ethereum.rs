@@ -599,7 +599,9 @@ fn deploy_gateway_takes_the_key_of_a_real_network() {
 /// The main job end to end: a contract's request on a real `geth --dev` is seen by the
 /// validators' watchers in a finalized block, agreed through vote extensions, invoked on a real
 /// 4-validator network, its answer threshold-signed, and `nexus relayer --request` delivers it
-/// to the consumer through the gateway, which checks the network's signature.
+/// to the consumer through the gateway, which checks the network's signature. Then a validator
+/// joins, the network rotates its key, and the relayer moves the gateway to the new key with the
+/// network's own hand-over signature before delivering the next answer.
 #[test]
 fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() {
     let geth = Geth::start();
@@ -608,10 +610,12 @@ fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() 
     let deployer_hex = hex::encode(deployer.to_bytes());
     let gateway = deployer.address().create(0);
     let eth = EthClient::connect(&geth.url, None).unwrap();
-    let net = Devnet::up(
+    let mut net = Devnet::up(
         4,
         29600,
         &[
+            "--epoch-length",
+            "4",
             "--eth-rpc",
             &geth.url,
             "--eth-gateway",
@@ -727,4 +731,63 @@ fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() 
             Some(&record)
         );
     }
+
+    // A fifth validator joins: a new group key, handed over by the old one.
+    let old = net.client(0).group_key().unwrap().unwrap();
+    net.add_validator(100_000_000);
+    let start = Instant::now();
+    let new = loop {
+        if let Some(k) = net.client(0).group_key().unwrap() {
+            if k.epoch > old.epoch && k.handover.is_some() {
+                break k;
+            }
+        }
+        assert!(start.elapsed() < FINALITY_TIMEOUT, "no key rotation");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let asked = support::ok_stdout(&[
+        "eth",
+        "request",
+        "--eth-rpc",
+        &geth.url,
+        "--from-key",
+        &hex::encode(user.to_bytes()),
+        "--gateway",
+        &gateway.to_string(),
+        "--function",
+        "counter",
+        "--input",
+        r#"{"by": 1}"#,
+        "--callback",
+        &consumer,
+    ]);
+    assert!(asked.starts_with("request: 1\n"), "{asked}");
+    // The answer is signed by the new key; the relayer sees the gateway a key behind, submits
+    // the network's hand-over (rotateKey: the gateway checks it against the old key), then
+    // fulfills.
+    let relayed = support::ok_stdout(&[
+        "relayer",
+        "--eth-rpc",
+        &geth.url,
+        "--from-key",
+        &deployer_hex,
+        "--gateway",
+        &gateway.to_string(),
+        "--node",
+        &node,
+        "--request",
+        "1",
+    ]);
+    assert!(
+        relayed.contains("rotated gateway key to epoch"),
+        "{relayed}"
+    );
+    assert!(relayed.contains("fulfilled request 1"), "{relayed}");
+    let gateway_epoch = eth.call(gateway, &NexusGateway::epochCall {}).unwrap();
+    assert!(
+        gateway_epoch >= new.epoch,
+        "gateway at epoch {gateway_epoch}"
+    );
+    let answer = consumer_result(&eth, consumer.parse().unwrap(), U256::from(1)).unwrap();
+    assert_eq!(answer, 8u64.to_be_bytes(), "7 from request 0, plus 1");
 }

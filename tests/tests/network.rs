@@ -222,42 +222,6 @@ fn consensus_key(net: &Devnet, i: usize) -> [u8; 32] {
 /// Self-stake of the validators the tests add (100 units of voting power).
 const SELF_STAKE: u128 = 100_000_000;
 
-/// Adds a node to the devnet, funds its operator from the faucet and registers it as a
-/// validator bonding `stake` (through the CLI); returns its index.
-fn add_validator(net: &mut Devnet, stake: u128) -> usize {
-    run_ok(&["devnet", "add-node", "--dir", &net.dir_arg()]);
-    net.reload();
-    let index = net.layout.nodes.len() - 1;
-    let op = node_operator(net, index).to_string();
-    let funds = (10 * stake).to_string();
-    net.cli(
-        0,
-        &[
-            "transfer",
-            "--to",
-            &op,
-            "--amount",
-            &funds,
-            "--from",
-            &net.faucet_path(),
-        ],
-    );
-    let home = net.home(index);
-    let stake = stake.to_string();
-    net.cli(
-        0,
-        &[
-            "validator",
-            "create",
-            "--home",
-            home.to_str().unwrap(),
-            "--amount",
-            &stake,
-        ],
-    );
-    index
-}
-
 fn in_consensus_set(net: &Devnet, key: &[u8; 32]) -> bool {
     let h = net.height(0);
     net.client(0)
@@ -322,7 +286,7 @@ fn validator_joins_and_leaves_at_epoch_boundaries() {
         28600,
         &["--epoch-length", "4", "--unbonding-blocks", "4"],
     );
-    let new_node = add_validator(&mut net, SELF_STAKE);
+    let new_node = net.add_validator(SELF_STAKE);
     let operator = node_operator(&net, new_node);
     let key = consensus_key(&net, new_node);
     let op = operator.to_string();
@@ -479,7 +443,7 @@ fn group_key_rotates_with_a_hand_over_when_a_validator_joins() {
         net.client(0).group_key().ok().flatten().is_some()
     });
     let old = net.client(0).group_key().unwrap().unwrap();
-    add_validator(&mut net, SELF_STAKE);
+    net.add_validator(SELF_STAKE);
     let mut new = None;
     wait_for("a new group key with its hand-over", 3 * MINUTE, || {
         new = net.client(0).group_key().unwrap();

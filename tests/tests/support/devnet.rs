@@ -219,6 +219,44 @@ impl Devnet {
     }
 }
 
+impl Devnet {
+    /// Adds a node to the devnet, funds its operator from the faucet and registers it as a
+    /// validator bonding `stake` (through the CLI); returns its index.
+    pub fn add_validator(&mut self, stake: u128) -> usize {
+        let out = nexus(&["devnet", "add-node", "--dir", &self.dir_arg()], b"");
+        assert!(
+            out.status.success(),
+            "devnet add-node: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.reload();
+        let index = self.layout.nodes.len() - 1;
+        let op = self.layout.nodes[index].operator.to_string();
+        let funds = (10 * stake).to_string();
+        let faucet = self.faucet_path();
+        self.cli(
+            0,
+            &[
+                "transfer", "--to", &op, "--amount", &funds, "--from", &faucet,
+            ],
+        );
+        let home = self.home(index);
+        let stake = stake.to_string();
+        self.cli(
+            0,
+            &[
+                "validator",
+                "create",
+                "--home",
+                home.to_str().unwrap(),
+                "--amount",
+                &stake,
+            ],
+        );
+        index
+    }
+}
+
 impl Drop for Devnet {
     fn drop(&mut self) {
         let _ = Command::new(nexus_bin())

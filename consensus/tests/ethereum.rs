@@ -130,18 +130,7 @@ fn a_proposer_can_neither_alter_a_request_nor_add_one_nobody_reported() {
     let (h, txs) = net.propose_next();
     let record = ThresholdRecord::decode(&txs[0]).expect("a record");
     assert_eq!(record.eth_requests, vec![r.clone()]);
-    let decided = CommitInfo {
-        round: 0,
-        votes: net
-            .extended_commit()
-            .votes
-            .iter()
-            .map(|v| VoteInfo {
-                validator: v.validator.clone(),
-                block_id_flag: v.block_id_flag,
-            })
-            .collect(),
-    };
+    let decided = decided_commit(&net.extended_commit());
     let process = |record: &ThresholdRecord| -> Vec<i32> {
         net.online()
             .map(|n| {

@@ -63,6 +63,21 @@ pub struct Node {
     pub eth: Arc<FakeWatcher>,
 }
 
+/// The block's view of an extended commit (what ProcessProposal and FinalizeBlock get).
+pub fn decided_commit(commit: &ExtendedCommitInfo) -> CommitInfo {
+    CommitInfo {
+        round: commit.round,
+        votes: commit
+            .votes
+            .iter()
+            .map(|v| VoteInfo {
+                validator: v.validator.clone(),
+                block_id_flag: v.block_id_flag,
+            })
+            .collect(),
+    }
+}
+
 /// An Ethereum watcher the test feeds by hand.
 #[derive(Default)]
 pub struct FakeWatcher {
@@ -305,17 +320,7 @@ impl Net {
             ..Default::default()
         });
         let block_txs = prepared.txs;
-        let decided = CommitInfo {
-            round: 0,
-            votes: commit
-                .votes
-                .iter()
-                .map(|v| VoteInfo {
-                    validator: v.validator.clone(),
-                    block_id_flag: v.block_id_flag,
-                })
-                .collect(),
-        };
+        let decided = decided_commit(&commit);
         for n in self.online() {
             let status = n
                 .app()

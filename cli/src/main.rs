@@ -1,5 +1,5 @@
 //! The `nexus` command line: local runs (`run`, `fs`, `kv`), guest builds (`build`), zk-Functions
-//! (`zk`), the network (`node`, `devnet`, `keys`, transactions, `query`), and Ethereum
+//! (`zk`), the network (`node`, `devnet`, `keys`, transactions, `query`, `prover`), and Ethereum
 //! (`relayer`, `eth`). This binary only wires subcommands to library crates (the Ethereum side
 //! is this package's own library, `nexus_cli::eth`).
 
@@ -103,6 +103,9 @@ enum Command {
         #[command(subcommand)]
         command: zk::ZkCommand,
     },
+    /// Take open zk jobs from the network, prove them and submit the proofs (earning their
+    /// rewards); registers the key as a prover first if needed. Runs until SIGTERM/SIGINT.
+    Prover(net::zk::ProverArgs),
     /// Submit threshold-signed outputs of gateway requests to NexusGateway on Ethereum.
     Relayer(nexus_cli::eth::cmd::RelayerArgs),
     /// Ethereum side: deploy the gateway, send requests.
@@ -119,6 +122,7 @@ fn main() {
         Command::Node {
             command: net::node::NodeCommand::Start { .. },
         } => "info",
+        Command::Prover(_) => "info",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -175,6 +179,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Unbond(a) => net::txs::stake(a, true),
         Command::Validator { command } => net::txs::validator(command),
         Command::Query { command } => net::query::query(command),
+        Command::Prover(a) => net::zk::prover(a),
         Command::Relayer(a) => nexus_cli::eth::cmd::relayer(a),
         Command::Eth { command } => nexus_cli::eth::cmd::eth(command),
     }

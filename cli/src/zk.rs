@@ -1,5 +1,5 @@
 //! `nexus zk …`: zk-Functions (RISC-V programs): execute, prove (Nova folding + compressed
-//! SNARK), verify.
+//! SNARK), verify locally; deploy and request proofs on the network (`crate::net::zk`).
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use nexus_zkvm_bridge::proof::Proof;
 use nexus_zkvm_bridge::prover::{DEFAULT_K, DEFAULT_M};
 use nexus_zkvm_bridge::{cache, prover, run, Program, RunConfig, DEFAULT_MAX_CYCLES};
 
-fn read_input(input: Option<&str>) -> Result<Vec<u8>> {
+pub(crate) fn read_input(input: Option<&str>) -> Result<Vec<u8>> {
     use std::io::Read;
     Ok(match input {
         None => Vec::new(),
@@ -56,6 +56,10 @@ pub enum ZkCommand {
         #[arg(long)]
         cache: Option<PathBuf>,
     },
+    /// Deploy an RV32IM ELF to the network as a zk-Function (its id is the ELF's SHA-256).
+    Deploy(crate::net::zk::DeployZkArgs),
+    /// Request a proof of a deployed zk-Function on an input, escrowing a reward for the prover.
+    Request(crate::net::zk::RequestArgs),
     /// Verify a proof for exactly this ELF and input; prints the proved output and cycles.
     Verify {
         proof: PathBuf,
@@ -73,6 +77,8 @@ pub enum ZkCommand {
 
 pub fn zk(command: ZkCommand) -> Result<i32> {
     match command {
+        ZkCommand::Deploy(a) => crate::net::zk::deploy(a),
+        ZkCommand::Request(a) => crate::net::zk::request(a),
         ZkCommand::Run {
             elf,
             input,

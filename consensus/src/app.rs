@@ -322,6 +322,7 @@ impl NexusApp {
             block: block.clone(),
             fees: 0,
             fuel_reserved: 0,
+            zk_proofs: Default::default(),
         };
         let mut tx_results = Vec::with_capacity(req.txs.len());
         let powers = commit_powers(req.decided_last_commit.as_ref());
@@ -384,6 +385,7 @@ impl NexusApp {
         staking::distribute_fees(&mut ledger, &params, fees)?;
         let updates = staking::end_block_updates(&mut ledger, &params, height)?;
         keygen::end_block(&mut view, &params, height)?;
+        crate::zk::execute::end_block(&mut view, height)?;
         sessions::open_sessions(&mut view, &params, height, &absent)?;
 
         let changes = view.take_block_changes();

@@ -60,6 +60,8 @@ pub enum TxError {
     Threshold(String),
     #[error("only validators may send `{0}` transactions")]
     NotAValidator(&'static str),
+    #[error("zk: {0}")]
+    Zk(#[from] crate::zk::ZkError),
     /// The node itself failed (storage, engine). Not the sender's fault; the node halts.
     #[error("node failure: {0}")]
     Node(#[from] RuntimeError),
@@ -89,6 +91,7 @@ impl TxError {
             TxError::ZeroAmount => 18,
             TxError::Threshold(_) => 19,
             TxError::NotAValidator(_) => 20,
+            TxError::Zk(_) => 21,
             TxError::Node(_) => 100,
         }
     }
@@ -116,6 +119,7 @@ impl TxError {
             18 => "zero_amount",
             19 => "threshold",
             20 => "not_a_validator",
+            21 => "zk",
             _ => "node_failure",
         }
     }

@@ -12,6 +12,7 @@ use crate::ledger::Ledger;
 use crate::params::ChainParams;
 use crate::staking;
 use crate::tx::{decode_and_verify, TxKind, VerifiedTx};
+use crate::zk;
 use borsh::{BorshDeserialize, BorshSerialize};
 use nexus_runtime::limits::MAX_FUEL_PER_INVOCATION;
 use nexus_runtime::{registry, BlockContext, Invocation, Runtime};
@@ -57,7 +58,7 @@ pub fn intrinsic_fuel(params: &ChainParams, tx: &VerifiedTx) -> u64 {
         fuel =
             fuel.saturating_add(DEPLOY_FUEL_PER_CODE_BYTE.saturating_mul(spec.code.len() as u64));
     }
-    fuel
+    fuel.saturating_add(crate::zk::extra_intrinsic_fuel(&tx.body.kind))
 }
 
 pub fn kind_name(kind: &TxKind) -> &'static str {
@@ -72,6 +73,10 @@ pub fn kind_name(kind: &TxKind) -> &'static str {
         TxKind::Unjail => "unjail",
         TxKind::RegisterEncryptionKey { .. } => "register_encryption_key",
         TxKind::Dkg { .. } => "dkg",
+        TxKind::DeployZk { .. } => "deploy_zk",
+        TxKind::RequestProof { .. } => "request_proof",
+        TxKind::RegisterProver => "register_prover",
+        TxKind::SubmitProof { .. } => "submit_proof",
     }
 }
 
@@ -104,6 +109,7 @@ pub fn admit(
             got: tx.body.nonce,
         });
     }
+    crate::zk::check_stateless(&tx.body.kind)?;
     if tx.body.fuel_price < params.min_fuel_price && !tx.body.kind.is_validator_duty() {
         return Err(TxError::FuelPriceTooLow {
             got: tx.body.fuel_price,
@@ -149,6 +155,8 @@ pub struct BlockExecutor<'a> {
     pub block: BlockContext,
     pub fees: u128,
     pub fuel_reserved: u64,
+    /// Proofs verified so far in this block (bounded by `zk::MAX_PROOFS_PER_BLOCK`).
+    pub zk_proofs: crate::zk::execute::BlockProofs,
 }
 
 impl<'a> BlockExecutor<'a> {
@@ -244,7 +252,7 @@ impl<'a> BlockExecutor<'a> {
     }
 
     fn run_action(
-        &self,
+        &mut self,
         view: &mut StateView,
         tx: &VerifiedTx,
         index: u32,
@@ -380,6 +388,47 @@ impl<'a> BlockExecutor<'a> {
             }
             TxKind::Dkg { message } => {
                 crate::threshold::keygen::apply_dkg_message(view, sender, message)
+            }
+            TxKind::DeployZk { elf } => {
+                let id = zk::execute::deploy(view, sender, elf, height)?;
+                outcome
+                    .events
+                    .push((zk::execute::EVENT_PROGRAM.into(), id.to_vec()));
+                Ok(())
+            }
+            TxKind::RequestProof {
+                program,
+                input,
+                reward,
+            } => {
+                require_spendable(&Ledger::new(view), *reward)?;
+                let id = zk::execute::request(view, sender, *program, input, *reward, height)?;
+                outcome
+                    .events
+                    .push((zk::execute::EVENT_JOB.into(), id.to_be_bytes().to_vec()));
+                Ok(())
+            }
+            TxKind::RegisterProver => zk::execute::register_prover(view, sender, height),
+            TxKind::SubmitProof { job, proof } => {
+                let result = zk::execute::submit(
+                    view,
+                    &mut self.zk_proofs,
+                    sender,
+                    *job,
+                    proof,
+                    &tx.hash,
+                    height,
+                )?;
+                outcome.outputs = result
+                    .outbox_id
+                    .map(|_| result.output.clone())
+                    .into_iter()
+                    .collect();
+                outcome.events.push((
+                    zk::execute::EVENT_PROVED.into(),
+                    borsh::to_vec(&result).expect("borsh encoding into a Vec cannot fail"),
+                ));
+                Ok(())
             }
         }
     }

@@ -14,6 +14,10 @@
 //! reported by > 2/3 of the power is invoked and its first output is the answer the network
 //! signs. The watcher itself is the CLI's (alloy): this crate defines only [`ethereum::RequestSource`].
 //!
+//! zk-Functions ([`zk`]): RV32IM programs deployed by transaction, proof jobs with escrowed
+//! rewards, registered provers, proofs verified in `FinalizeBlock` with `nexus-zkvm-bridge`,
+//! verified outputs threshold-signed through the outbox.
+//!
 //! Function execution and storage come from `nexus-runtime` and `nexus-store`. Must not depend on
 //! the CLI or on Ethereum nodes.
 //!
@@ -39,6 +43,7 @@ pub mod query;
 pub mod staking;
 pub mod threshold;
 pub mod tx;
+pub mod zk;
 
 pub use address::{AccountKey, Address};
 pub use app::NexusApp;

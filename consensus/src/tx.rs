@@ -48,6 +48,25 @@ pub enum TxKind {
     RegisterEncryptionKey { key: Vec<u8> },
     /// A validator's DKG message (`nexus_threshold::dkg::DkgMessage::encode`). Validator duty.
     Dkg { message: Vec<u8> },
+    /// Deploys a zk-Function: an RV32IM ELF, identified by its SHA-256 (`crate::zk`).
+    DeployZk {
+        #[serde(skip)]
+        elf: Vec<u8>,
+    },
+    /// Opens a proof job for `program` on `input`, escrowing `reward` from the sender.
+    RequestProof {
+        program: [u8; 32],
+        input: Vec<u8>,
+        reward: u128,
+    },
+    /// Registers the sender as a prover (only provers may submit proofs).
+    RegisterProver,
+    /// A prover's compressed proof (`nexus_zkvm_bridge::proof` format) for job `job`.
+    SubmitProof {
+        job: u64,
+        #[serde(skip)]
+        proof: Vec<u8>,
+    },
 }
 
 impl TxKind {

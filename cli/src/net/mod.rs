@@ -6,6 +6,7 @@ pub mod keys;
 pub mod node;
 pub mod query;
 pub mod txs;
+pub mod zk;
 
 use std::path::PathBuf;
 

@@ -69,6 +69,14 @@ pub enum QueryCommand {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// A zk job: its program, input, escrowed reward and, once proved, the verified output
+    /// and its outbox id.
+    Job {
+        /// Job id (decimal), as `nexus zk request` prints it.
+        id: u64,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
     /// The validator set's group key (what the Ethereum gateway stores) and its hand-over.
     GroupKey {
         #[command(flatten)]
@@ -234,6 +242,7 @@ pub fn query(command: QueryCommand) -> Result<i32> {
             }
         }
         QueryCommand::Output { id, wait, node } => return output(&id, wait, &node),
+        QueryCommand::Job { id, node } => return super::zk::query_job(id, &node),
         QueryCommand::Request { id, node } => {
             let client = node.client();
             let Some(r) = client.gateway_request(id)? else {

@@ -99,7 +99,7 @@ fn is_nonce_race(code: u32) -> bool {
 }
 
 /// The signed, encoded transaction.
-fn sign(key: &AccountKey, args: &TxArgs, kind: TxKind) -> Result<Vec<u8>> {
+pub(crate) fn sign(key: &AccountKey, args: &TxArgs, kind: TxKind) -> Result<Vec<u8>> {
     let client = args.node.client();
     let chain_id = client.chain_id().context("reading the chain id")?;
     let params = client.params().context("reading chain parameters")?.value;
@@ -152,6 +152,13 @@ fn output_id(tx_hash: &str, index: usize) -> Option<[u8; 32]> {
     ))
 }
 
+/// The job id a `RequestProof` outcome carries.
+fn zk_job_id(topic: &str, data: &[u8]) -> Option<u64> {
+    (topic == nexus_consensus::zk::execute::EVENT_JOB)
+        .then(|| <[u8; 8]>::try_from(data).ok().map(u64::from_be_bytes))
+        .flatten()
+}
+
 /// Prints a committed transaction; the exit code is 0 only if it succeeded.
 pub fn report(tx: &CommittedTx, json: bool) -> i32 {
     let o = &tx.outcome;
@@ -170,6 +177,7 @@ pub fn report(tx: &CommittedTx, json: bool) -> i32 {
                 "id": output_id(&tx.hash, i).map(hex::encode),
                 "output": hex::encode(out),
             })).collect::<Vec<_>>(),
+            "zk_job": o.events.iter().find_map(|(t, d)| zk_job_id(t, d)),
             "events": o.events.iter().map(|(t, d)| serde_json::json!({"topic": t, "data": hex::encode(d)})).collect::<Vec<_>>(),
         });
         println!("{value}");
@@ -187,7 +195,10 @@ pub fn report(tx: &CommittedTx, json: bool) -> i32 {
             println!("output   {}", show_bytes(&o.stdout).trim_end());
         }
         for (topic, data) in &o.events {
-            println!("event    {topic} {}", show_bytes(data));
+            match zk_job_id(topic, data) {
+                Some(id) => println!("job      {id} (nexus query job {id})"),
+                None => println!("event    {topic} {}", show_bytes(data)),
+            }
         }
         for (i, out) in o.outputs.iter().enumerate() {
             let id = output_id(&tx.hash, i).map(hex::encode).unwrap_or_default();

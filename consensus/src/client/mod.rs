@@ -28,6 +28,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 const VALIDATORS_PER_PAGE: usize = 100;
 
 mod reads;
+mod zk;
 pub use reads::AtHeight;
 
 #[derive(Debug, Error)]

@@ -1,0 +1,325 @@
+//! zk-Functions on the network: `nexus zk deploy`, `nexus zk request`, `nexus query job` and the
+//! `nexus prover` process (take open jobs, prove them, submit the proofs, earn the rewards).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use nexus_consensus::client::{Client, CommittedTx};
+use nexus_consensus::tx::TxKind;
+use nexus_consensus::zk::verifier::{ZK_K, ZK_M};
+use nexus_consensus::zk::{JobStatus, ZkJob};
+use nexus_consensus::AccountKey;
+use nexus_zkvm_bridge::prover::Keys;
+use nexus_zkvm_bridge::{cache, prover, DEFAULT_MAX_CYCLES};
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::keys::resolve;
+use super::txs::{send_as, sign, TxArgs};
+use super::{show_bytes, NodeArgs};
+
+const TARGET: &str = "nexus::prover";
+/// Default pause between two looks at the chain when no job is open.
+pub const DEFAULT_POLL_MS: u64 = 1_000;
+/// How often a waiting prover checks for SIGTERM/SIGINT.
+const STOP_CHECK: Duration = Duration::from_millis(200);
+
+/// `nexus zk deploy`.
+#[derive(Args)]
+pub struct DeployZkArgs {
+    /// The RV32IM ELF (its SHA-256 becomes the program id).
+    pub elf: PathBuf,
+    #[command(flatten)]
+    pub tx: TxArgs,
+}
+
+/// `nexus zk request`.
+#[derive(Args)]
+pub struct RequestArgs {
+    /// Program id (hex SHA-256 of the ELF, as `nexus zk deploy` prints it).
+    pub program: String,
+    /// Input file read by the guest's read ecall, or `-` for stdin (default: empty).
+    #[arg(long)]
+    pub input: Option<String>,
+    /// Reward escrowed from your balance and paid to the prover whose proof verifies first.
+    #[arg(long)]
+    pub reward: u128,
+    #[command(flatten)]
+    pub tx: TxArgs,
+}
+
+/// `nexus prover`.
+#[derive(Args)]
+pub struct ProverArgs {
+    /// Prove the jobs open now, then exit (0 when every one of them got a verified proof).
+    #[arg(long)]
+    pub once: bool,
+    /// First job id to look at.
+    #[arg(long, default_value_t = 0)]
+    pub from_job: u64,
+    /// Pause between looks at the chain when nothing is open (milliseconds).
+    #[arg(long, default_value_t = DEFAULT_POLL_MS)]
+    pub poll_ms: u64,
+    /// Instruction limit of a guest run.
+    #[arg(long, default_value_t = DEFAULT_MAX_CYCLES)]
+    pub max_cycles: u64,
+    /// Public-parameter cache (default: $NEXUS_ZK_CACHE or ~/.cache/nexus/zk).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub tx: TxArgs,
+}
+
+fn parse_program(hex_id: &str) -> Result<[u8; 32]> {
+    hex::decode(hex_id.trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| anyhow::anyhow!("program id must be 32 bytes of hex"))
+}
+
+pub fn deploy(args: DeployZkArgs) -> Result<i32> {
+    let elf =
+        std::fs::read(&args.elf).with_context(|| format!("reading {}", args.elf.display()))?;
+    // The chain checks it too; refusing here saves a fee.
+    nexus_zkvm_bridge::Program::load(&elf).with_context(|| format!("{}", args.elf.display()))?;
+    let key = resolve(&args.tx.from, &args.tx.keys)?;
+    send_as(&key, &args.tx, TxKind::DeployZk { elf })
+}
+
+pub fn request(args: RequestArgs) -> Result<i32> {
+    let program = parse_program(&args.program)?;
+    let input = crate::zk::read_input(args.input.as_deref())?;
+    let key = resolve(&args.tx.from, &args.tx.keys)?;
+    send_as(
+        &key,
+        &args.tx,
+        TxKind::RequestProof {
+            program,
+            input,
+            reward: args.reward,
+        },
+    )
+}
+
+fn status_name(s: &JobStatus) -> &'static str {
+    match s {
+        JobStatus::Open => "open",
+        JobStatus::Done(_) => "done",
+        JobStatus::Expired { .. } => "expired",
+    }
+}
+
+/// `nexus query job <id>`.
+pub fn query_job(id: u64, node: &NodeArgs) -> Result<i32> {
+    let client = node.client();
+    let Some(job) = client.zk_job(id)? else {
+        let next = client.zk_next_job()?;
+        bail!("no zk job {id} (proven absent; {next} jobs so far)");
+    };
+    let done = match &job.status {
+        JobStatus::Done(r) => Some(r),
+        _ => None,
+    };
+    if node.json {
+        println!(
+            "{}",
+            json!({"id": job.id, "program": hex::encode(job.program), "input": hex::encode(&job.input),
+                   "requester": job.requester, "reward": job.reward.to_string(),
+                   "requested_at": job.requested_at, "expires_at": job.expires_at,
+                   "status": status_name(&job.status),
+                   "expired_at": match job.status { JobStatus::Expired { height } => Some(height), _ => None },
+                   "prover": done.map(|r| r.prover), "output": done.map(|r| hex::encode(&r.output)),
+                   "exit_code": done.map(|r| r.exit_code), "cycles": done.map(|r| r.cycles),
+                   "proved_at": done.map(|r| r.height), "outbox_id": done.and_then(|r| r.outbox_id).map(hex::encode)})
+        );
+    } else {
+        println!("job        {}", job.id);
+        println!("program    {}", hex::encode(job.program));
+        println!("input      {} bytes", job.input.len());
+        println!("requester  {}", job.requester);
+        println!("reward     {}", job.reward);
+        println!("requested  at height {}", job.requested_at);
+        match &job.status {
+            JobStatus::Open => println!("status     open until height {}", job.expires_at),
+            JobStatus::Expired { height } => {
+                println!("status     expired at height {height}; reward refunded")
+            }
+            JobStatus::Done(r) => {
+                println!("status     done at height {} by {}", r.height, r.prover);
+                println!("output     {}", show_bytes(&r.output).trim_end());
+                println!("exit       {}", r.exit_code);
+                println!("cycles     {}", r.cycles);
+                if let Some(o) = &r.outbox_id {
+                    let o = hex::encode(o);
+                    println!("outbox     {o} (signed for Ethereum: nexus query output {o})");
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Signs and submits `kind`, waiting for its block.
+fn submit(client: &Client, key: &AccountKey, tx: &TxArgs, kind: TxKind) -> Result<CommittedTx> {
+    let bytes = sign(key, tx, kind)?;
+    Ok(client.submit(&bytes)?)
+}
+
+/// What became of one job this prover worked on.
+enum Attempt {
+    Proved,
+    Failed,
+    Stopped,
+}
+
+pub fn prover(args: ProverArgs) -> Result<i32> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
+    let key = resolve(&args.tx.from, &args.tx.keys)?;
+    let me = key.address();
+    let client = args.tx.node.client();
+    if client.zk_prover(&me)?.is_none() {
+        let r = submit(&client, &key, &args.tx, TxKind::RegisterProver)?;
+        if r.code != 0 {
+            bail!("registering {me} as a prover failed: {}", r.log);
+        }
+        info!(target: TARGET, prover = %me, height = r.height, "registered as a prover");
+    }
+    let dir = args.cache.clone().unwrap_or_else(cache::default_cache_dir);
+    let mut keys: Option<Arc<Keys>> = None;
+    let mut handled: BTreeSet<u64> = BTreeSet::new();
+    let mut cursor = args.from_job;
+    let mut failures = 0u32;
+    info!(target: TARGET, prover = %me, node = %args.tx.node.node, once = args.once, "prover started");
+    while !stop.load(Ordering::Relaxed) {
+        let next = client.zk_next_job()?;
+        let (height, _) = client.status()?;
+        let mut open = Vec::new();
+        for id in cursor..next {
+            if handled.contains(&id) {
+                continue;
+            }
+            match client.zk_job(id)? {
+                Some(job) if job.status == JobStatus::Open && job.expires_at > height => {
+                    open.push(job)
+                }
+                _ => {
+                    handled.insert(id);
+                }
+            }
+        }
+        while handled.remove(&cursor) {
+            cursor += 1;
+        }
+        for job in open {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if keys.is_none() {
+                let t = Instant::now();
+                let loaded = cache::prover_keys(&dir, ZK_K, ZK_M).context("public parameters")?;
+                info!(target: TARGET, ms = t.elapsed().as_millis() as u64, cache = %dir.display(), "proving keys loaded");
+                keys = Some(Arc::new(loaded));
+            }
+            let keys = keys.clone().expect("loaded above");
+            match work(&client, &key, &args, &keys, &job, &stop)? {
+                Attempt::Proved => {}
+                Attempt::Failed => failures += 1,
+                Attempt::Stopped => break,
+            }
+            handled.insert(job.id);
+        }
+        if args.once {
+            break;
+        }
+        let until = Instant::now() + Duration::from_millis(args.poll_ms);
+        while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(STOP_CHECK);
+        }
+    }
+    if stop.load(Ordering::Relaxed) {
+        info!(target: TARGET, "stopping on signal");
+    }
+    Ok(if failures == 0 { 0 } else { 1 })
+}
+
+/// Proves one job and submits the proof. Node and network errors are `Err`; a job that cannot
+/// be proved or whose proof the chain refused is [`Attempt::Failed`].
+fn work(
+    client: &Client,
+    key: &AccountKey,
+    args: &ProverArgs,
+    keys: &Arc<Keys>,
+    job: &ZkJob,
+    stop: &AtomicBool,
+) -> Result<Attempt> {
+    let Some(program) = client.zk_program(&job.program)? else {
+        warn!(target: TARGET, job = job.id, "the job's program is not deployed");
+        return Ok(Attempt::Failed);
+    };
+    info!(target: TARGET, job = job.id, program = %hex::encode(job.program), input_bytes = job.input.len(), reward = job.reward, "proving");
+    let started = Instant::now();
+    let (tx, rx) = mpsc::channel();
+    let (keys2, elf, input, max_cycles, id) = (
+        keys.clone(),
+        program.elf,
+        job.input.clone(),
+        args.max_cycles,
+        job.id,
+    );
+    // Proving runs on its own thread so a signal stops the prover without waiting for it.
+    std::thread::Builder::new()
+        .name(format!("prove-{id}"))
+        .spawn(move || {
+            let mut last_decile = 0;
+            let proof = prover::prove(&keys2, &elf, &input, max_cycles, |done, total| {
+                let decile = done * 10 / total.max(1);
+                if decile > last_decile {
+                    last_decile = decile;
+                    info!(target: TARGET, job = id, step = done, steps = total, "folding");
+                }
+            })
+            .map_err(anyhow::Error::from)
+            .and_then(|p| Ok(p.to_bytes()?));
+            tx.send(proof).ok();
+        })
+        .context("spawning the proving thread")?;
+    let proof = loop {
+        match rx.recv_timeout(STOP_CHECK) {
+            Ok(p) => break p,
+            Err(mpsc::RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => {
+                info!(target: TARGET, job = id, "signal received; abandoning the proof");
+                return Ok(Attempt::Stopped);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => bail!("the proving thread died"),
+        }
+    };
+    let proof = match proof {
+        Ok(p) => p,
+        Err(e) => {
+            warn!(target: TARGET, job = id, error = %format!("{e:#}"), "cannot prove this job");
+            return Ok(Attempt::Failed);
+        }
+    };
+    info!(target: TARGET, job = id, ms = started.elapsed().as_millis() as u64, bytes = proof.len(), "proved; submitting");
+    let r = submit(
+        client,
+        key,
+        &args.tx,
+        TxKind::SubmitProof { job: id, proof },
+    )?;
+    if r.code != 0 {
+        warn!(target: TARGET, job = id, code = r.code, log = %r.log, "proof refused");
+        return Ok(Attempt::Failed);
+    }
+    info!(target: TARGET, job = id, height = r.height, reward = job.reward, "proof verified; reward earned");
+    Ok(Attempt::Proved)
+}

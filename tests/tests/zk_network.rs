@@ -1,0 +1,267 @@
+//! zk-Functions on a real devnet: `nexus zk deploy` a C guest, `nexus zk request` a proof, a
+//! real `nexus prover --once` process proves it and submits the proof, the four validators
+//! verify it in FinalizeBlock, and the output is threshold-signed like any function output.
+//!
+//! Slow by nature (about 3 minutes on 2 cores in a debug build): the prover loads its keys and
+//! proves the smallest guest (`echo`, 190 cycles, 23 folding steps) and each validator loads the
+//! verifier key once. The public parameters are cached in `$NEXUS_ZK_CACHE` (default: a
+//! directory under the target dir shared by the workspace's tests), so only the first run ever
+//! generates them.
+
+#[path = "support/devnet.rs"]
+mod devnet;
+mod support;
+
+use devnet::{run_ok, Devnet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{nexus, nexus_bin};
+
+const MINUTE: Duration = Duration::from_secs(60);
+/// echo reverses its input; its exit code (a checksum) is 0 for `ef`, so the output is signed.
+const INPUT: &[u8] = b"ef";
+const OUTPUT: &[u8] = b"len=2 reversed=fe\n";
+
+fn key_cache() -> PathBuf {
+    let dir = std::env::var_os("NEXUS_ZK_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zk-cache"));
+    // Inherited by `nexus devnet up`, its nodes (the verifier key) and the prover.
+    std::env::set_var("NEXUS_ZK_CACHE", &dir);
+    dir
+}
+
+fn build_guests(out: &Path) {
+    let guests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../zkvm-bridge/guests");
+    let status = Command::new("make")
+        .args(["-s", "-C"])
+        .arg(&guests)
+        .arg(format!("OUT={}", out.display()))
+        .status()
+        .expect("make (run deploy/install-deps.sh for gcc-riscv64-unknown-elf)");
+    assert!(status.success(), "building zk guests failed");
+}
+
+fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// `nexus args… --node <node 0>`, expected to fail; returns its stderr.
+fn cli_err(net: &Devnet, args: &[&str]) -> String {
+    let rpc = net.rpc(0);
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--node", &rpc]);
+    let out = nexus(&all, b"");
+    assert!(!out.status.success(), "nexus {args:?} should have failed");
+    String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout)
+}
+
+/// Waits for the threshold signature of outbox item `id` and checks it the way Ethereum will.
+fn signed_output(net: &Devnet, id: &[u8; 32]) -> nexus_consensus::threshold::state::OutboxItem {
+    let mut item = None;
+    wait_for("the output's threshold signature", 3 * MINUTE, || {
+        item = net.client(0).output(id).unwrap();
+        item.as_ref().is_some_and(|i| i.signature.is_some())
+    });
+    let item = item.unwrap();
+    let sig = item.signature.as_ref().unwrap();
+    let params = net.client(0).params().unwrap().value;
+    let digest = nexus_threshold::eth::OutputMessage {
+        chain_id: params.eth_chain_id,
+        gateway: params.eth_gateway.0,
+        epoch: sig.epoch,
+        request_id: alloy_primitives::U256::from_be_bytes(item.request_id),
+        function_id: nexus_consensus::address::keccak256(item.function.as_bytes()),
+        output: item.output.clone(),
+        nexus_height: item.nexus_height,
+    }
+    .digest();
+    assert_eq!(digest, sig.digest);
+    let raw = net
+        .client(0)
+        .get_proven(&nexus_consensus::threshold::state::key_record_key(
+            sig.epoch,
+        ))
+        .unwrap()
+        .value
+        .expect("the key record of the signature's epoch");
+    let record: nexus_consensus::threshold::state::KeyRecord = borsh::from_slice(&raw).unwrap();
+    let point = nexus_threshold::CompressedPoint::from_slice(&record.output.group_key.0).unwrap();
+    nexus_threshold::signing::verify_signature(&point, &digest, &sig.signature)
+        .expect("the group key signed the output");
+    item
+}
+
+#[test]
+fn a_prover_proves_a_requested_job_and_the_network_signs_the_verified_output() {
+    let started = Instant::now();
+    let cache = key_cache();
+    let work = tempfile::tempdir().unwrap();
+    build_guests(work.path());
+    let echo = work.path().join("echo");
+    let input = work.path().join("input");
+    std::fs::write(&input, INPUT).unwrap();
+    let net = Devnet::up(4, 29300, &[]);
+    let faucet = net.faucet_path();
+    let (echo_s, input_s) = (echo.to_str().unwrap(), input.to_str().unwrap());
+
+    // Bad deploys and requests fail with clear errors (locally or on chain).
+    let not_elf = work.path().join("not-elf");
+    let mut wasm_like = b"\0asm\x01\0\0\0".to_vec();
+    wasm_like.resize(128, 0);
+    std::fs::write(&not_elf, wasm_like).unwrap();
+    let err = cli_err(
+        &net,
+        &["zk", "deploy", not_elf.to_str().unwrap(), "--from", &faucet],
+    );
+    assert!(err.contains("not an ELF file"), "{err}");
+
+    let out = net.cli(0, &["zk", "deploy", echo_s, "--from", &faucet, "--json"]);
+    let v = json(&out);
+    assert_eq!(v["code"], 0, "{out}");
+    let program = v["events"][0]["data"].as_str().unwrap().to_string();
+    assert_eq!(program.len(), 64);
+
+    let err = cli_err(
+        &net,
+        &[
+            "zk",
+            "request",
+            &program,
+            "--input",
+            input_s,
+            "--reward",
+            "1000000000000000000000000000",
+            "--from",
+            &faucet,
+        ],
+    );
+    assert!(
+        err.contains("insufficient_balance") || err.contains("is below"),
+        "{err}"
+    );
+
+    let out = net.cli(
+        0,
+        &[
+            "zk", "request", &program, "--input", input_s, "--reward", "5000", "--from", &faucet,
+            "--json",
+        ],
+    );
+    let v = json(&out);
+    assert_eq!(v["code"], 0, "{out}");
+    let job = v["zk_job"].as_u64().expect("a job id");
+
+    // A fresh, funded account runs the prover (it registers itself).
+    let prover_key = nexus_consensus::AccountKey::generate();
+    let key_path = work.path().join("prover.key");
+    std::fs::write(&key_path, hex::encode(prover_key.to_bytes())).unwrap();
+    let prover_addr = prover_key.address().to_string();
+    net.cli(
+        0,
+        &[
+            "transfer",
+            "--to",
+            &prover_addr,
+            "--amount",
+            "10000000000",
+            "--from",
+            &faucet,
+        ],
+    );
+    let key_s = key_path.to_str().unwrap();
+    let rpc = net.rpc(1);
+    let t = Instant::now();
+    let out = nexus(
+        &[
+            "prover",
+            "--once",
+            "--from",
+            key_s,
+            "--node",
+            &rpc,
+            "--cache",
+            cache.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "nexus prover --once failed:\n{log}");
+    assert!(log.contains("registered as a prover"), "{log}");
+    assert!(log.contains("proof verified; reward earned"), "{log}");
+    eprintln!("prover --once took {:.1?}", t.elapsed());
+
+    // The job is done with the right output, read with a proof from another validator.
+    let out = net.cli(2, &["query", "job", &job.to_string(), "--json"]);
+    let v = json(&out);
+    assert_eq!(v["status"], "done", "{out}");
+    assert_eq!(v["output"].as_str().unwrap(), hex::encode(OUTPUT));
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["prover"].as_str().unwrap(), prover_addr);
+    let outbox: [u8; 32] = hex::decode(v["outbox_id"].as_str().expect("an outbox id"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let item = signed_output(&net, &outbox);
+    assert_eq!(item.output, OUTPUT);
+    assert_eq!(item.function, format!("zk:{program}"));
+    // Every validator verified the proof inside FinalizeBlock; their logs say how long it took.
+    for i in 0..4 {
+        let log = std::fs::read_to_string(net.home(i).join("node.log")).unwrap_or_default();
+        let line = log
+            .lines()
+            .find(|l| l.contains("proof verified"))
+            .unwrap_or_else(|| panic!("node {i} logged no verified proof"));
+        let us = line
+            .split("verify_us=")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or("?");
+        eprintln!("node {i}: proof verified in FinalizeBlock in {us} µs");
+    }
+
+    // Nothing is left to prove: --once exits at once.
+    let out = run_ok(&["prover", "--once", "--from", key_s, "--node", &rpc]);
+    assert!(out.is_empty(), "{out}");
+
+    // A long-running prover stops cleanly on SIGTERM.
+    let mut child = Command::new(nexus_bin())
+        .args([
+            "prover",
+            "--from",
+            key_s,
+            "--node",
+            &rpc,
+            "--poll-ms",
+            "200",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    // SAFETY: signalling the child this test spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "prover ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(stderr.contains("stopping on signal"), "{stderr}");
+    eprintln!("zk network test took {:.1?}", started.elapsed());
+}

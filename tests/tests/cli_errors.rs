@@ -274,6 +274,44 @@ fn devnet_refuses_impossible_layouts() {
     );
 }
 
+#[test]
+fn zk_network_commands_refuse_bad_input_before_signing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().to_str().unwrap();
+    let program = "00".repeat(32);
+    let rpc = dead_rpc();
+    let tx = [
+        "--from",
+        "alice",
+        "--keys-dir",
+        keys,
+        "--node",
+        rpc.as_str(),
+    ];
+    let args = |head: &[&'static str]| -> Vec<String> {
+        head.iter()
+            .map(|s| s.to_string())
+            .chain(tx.iter().map(|s| s.to_string()))
+            .collect()
+    };
+    let run = |v: Vec<String>, needle: &str| {
+        let v: Vec<&str> = v.iter().map(String::as_str).collect();
+        fails_with(&v, b"", needle);
+    };
+    run(
+        args(&["zk", "request", "abc", "--reward", "1"]),
+        "program id must be 32 bytes of hex",
+    );
+    let mut zero = args(&["zk", "request"]);
+    zero.splice(2..2, [program.clone(), "--reward".into(), "0".into()]);
+    run(zero, "--reward must be positive");
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, b"\x7fELF").unwrap();
+    let mut deploy = args(&["zk", "deploy"]);
+    deploy.insert(2, junk.to_str().unwrap().to_string());
+    run(deploy, "truncated ELF");
+}
+
 /// A loopback URL where nothing listens (the port was free a moment ago).
 fn dead_rpc() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

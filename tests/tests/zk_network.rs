@@ -6,7 +6,7 @@
 //! proves the smallest guest (`echo`, 190 cycles, 23 folding steps) and each validator loads the
 //! verifier key once. The public parameters are cached in `$NEXUS_ZK_CACHE` (default: a
 //! directory under the target dir shared by the workspace's tests), so only the first run ever
-//! generates them.
+//! generates them (before the devnet starts).
 
 #[path = "support/devnet.rs"]
 mod devnet;
@@ -29,6 +29,14 @@ fn key_cache() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zk-cache"));
     // Inherited by `nexus devnet up`, its nodes (the verifier key) and the prover.
     std::env::set_var("NEXUS_ZK_CACHE", &dir);
+    // On a cold cache, generate the parameters once here rather than in five processes at once.
+    let (k, m) = (
+        nexus_zkvm_bridge::prover::DEFAULT_K,
+        nexus_zkvm_bridge::prover::DEFAULT_M,
+    );
+    if !nexus_zkvm_bridge::cache::verifier_key_path(&dir, k, m).exists() {
+        nexus_zkvm_bridge::cache::prover_keys(&dir, k, m).expect("public parameters");
+    }
     dir
 }
 

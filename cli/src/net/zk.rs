@@ -65,6 +65,10 @@ pub struct ProverArgs {
     /// Pause between looks at the chain when nothing is open (milliseconds).
     #[arg(long, default_value_t = DEFAULT_POLL_MS)]
     pub poll_ms: u64,
+    /// Skip jobs whose reward is below this (a `SubmitProof` pays the verification fuel,
+    /// `ZK_VERIFY_FUEL` times the fuel price, whether or not it wins).
+    #[arg(long, default_value_t = 0)]
+    pub min_reward: u128,
     /// Instruction limit of a guest run.
     #[arg(long, default_value_t = DEFAULT_MAX_CYCLES)]
     pub max_cycles: u64,
@@ -93,6 +97,9 @@ pub fn deploy(args: DeployZkArgs) -> Result<i32> {
 
 pub fn request(args: RequestArgs) -> Result<i32> {
     let program = parse_program(&args.program)?;
+    if args.reward == 0 {
+        bail!("--reward must be positive (it is what a prover earns)");
+    }
     let input = crate::zk::read_input(args.input.as_deref())?;
     let key = resolve(&args.tx.from, &args.tx.keys)?;
     send_as(
@@ -208,7 +215,12 @@ pub fn prover(args: ProverArgs) -> Result<i32> {
             }
             match client.zk_job(id)? {
                 Some(job) if job.status == JobStatus::Open && job.expires_at > height => {
-                    open.push(job)
+                    if job.reward >= args.min_reward {
+                        open.push(job)
+                    } else {
+                        info!(target: TARGET, job = id, reward = job.reward, "skipped: reward below --min-reward");
+                        handled.insert(id);
+                    }
                 }
                 _ => {
                     handled.insert(id);

@@ -290,6 +290,12 @@ fn a_verified_proof_finishes_the_job_pays_the_prover_and_queues_the_output_for_s
     // Time the block alone, with the verifier key already in memory (the node loads it in the
     // background once a block touched the zk subsystem).
     zk::verifier::verifier_key().expect("verifier key");
+    // Baseline in the same run: a block with one cheap transaction.
+    let started = std::time::Instant::now();
+    let r = c.send(&prover, TxKind::RegisterProver);
+    assert_eq!(r.code, CODE_ZK, "already registered: {}", r.log);
+    let baseline = started.elapsed();
+    let before = before - fee(&r);
     let started = std::time::Instant::now();
     let r = c.send(
         &prover,
@@ -299,7 +305,8 @@ fn a_verified_proof_finishes_the_job_pays_the_prover_and_queues_the_output_for_s
         },
     );
     eprintln!(
-        "FinalizeBlock + Commit of a block with one proof verification: {:.2?}",
+        "FinalizeBlock + Commit of a block with one proof verification: {:.2?} \
+         (a block with one failing RegisterProver: {baseline:.2?})",
         started.elapsed()
     );
     assert_eq!(r.code, 0, "{}", r.log);

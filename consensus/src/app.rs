@@ -726,6 +726,9 @@ impl Application for NexusApp {
         let mut txs = Vec::new();
         let mut bytes = 0usize;
         let mut fuel = 0u64;
+        // Proofs past the block's verification budget would fail (and pay the verification
+        // fuel) without being verified: leave them in the mempool for the next block.
+        let mut proofs = 0u32;
         let height = u64::try_from(req.height).unwrap_or(0);
         if let Some(commit) = &req.local_last_commit {
             let source = self.shared.requests.as_deref();
@@ -753,9 +756,14 @@ impl Application for NexusApp {
             if fuel.saturating_add(tx.body.fuel_limit) > params.max_block_fuel {
                 continue;
             }
+            let is_proof = matches!(tx.body.kind, crate::tx::TxKind::SubmitProof { .. });
+            if is_proof && proofs >= crate::zk::MAX_PROOFS_PER_BLOCK {
+                continue;
+            }
             if admit_in_sequence(&mut view, &chain_id, &params, &tx, &mut senders).is_err() {
                 continue;
             }
+            proofs += u32::from(is_proof);
             fuel += tx.body.fuel_limit;
             bytes += raw.len();
             txs.push(raw);

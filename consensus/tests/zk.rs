@@ -572,3 +572,28 @@ fn four_validators_verify_the_proof_agree_and_threshold_sign_the_output() {
     assert_eq!(item.function, zk::outbox_function(&program));
     assert_verifies(&net, &item, &net.group_key().unwrap().group_key);
 }
+
+#[test]
+fn a_proposal_carries_no_more_proofs_than_a_block_verifies() {
+    let mut c = Chain::new();
+    c.block(vec![]);
+    let prover = c.prover.clone();
+    let txs: Vec<Bytes> = (0..zk::MAX_PROOFS_PER_BLOCK as u64 + 2)
+        .map(|job| {
+            c.tx(
+                &prover,
+                TxKind::SubmitProof {
+                    job,
+                    proof: vec![1; 64],
+                },
+            )
+        })
+        .collect();
+    let resp = c.app.prepare_proposal(RequestPrepareProposal {
+        txs: txs.clone(),
+        max_tx_bytes: 1 << 20,
+        height: c.height + 1,
+        ..Default::default()
+    });
+    assert_eq!(resp.txs, txs[..zk::MAX_PROOFS_PER_BLOCK as usize].to_vec());
+}

@@ -136,3 +136,65 @@ pub fn extra_intrinsic_fuel(kind: &TxKind) -> u64 {
         _ => 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sizes_and_a_zero_reward_are_refused_without_state() {
+        let ok = [
+            TxKind::DeployZk { elf: vec![0; 16] },
+            TxKind::RequestProof {
+                program: [0; 32],
+                input: vec![0; MAX_ZK_INPUT_BYTES],
+                reward: 1,
+            },
+            TxKind::SubmitProof {
+                job: 0,
+                proof: vec![0; MAX_ZK_PROOF_BYTES],
+            },
+            TxKind::RegisterProver,
+        ];
+        for kind in &ok {
+            assert!(check_stateless(kind).is_ok(), "{kind:?}");
+        }
+        let refused = [
+            TxKind::DeployZk {
+                elf: vec![0; MAX_ZK_ELF_BYTES + 1],
+            },
+            TxKind::RequestProof {
+                program: [0; 32],
+                input: vec![0; MAX_ZK_INPUT_BYTES + 1],
+                reward: 1,
+            },
+            TxKind::RequestProof {
+                program: [0; 32],
+                input: vec![],
+                reward: 0,
+            },
+            TxKind::SubmitProof {
+                job: 0,
+                proof: vec![0; MAX_ZK_PROOF_BYTES + 1],
+            },
+        ];
+        for kind in &refused {
+            assert!(check_stateless(kind).is_err(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn every_proof_submission_pays_for_a_verification() {
+        let submit = TxKind::SubmitProof {
+            job: 0,
+            proof: vec![],
+        };
+        assert_eq!(extra_intrinsic_fuel(&submit), ZK_VERIFY_FUEL);
+        let deploy = TxKind::DeployZk { elf: vec![0; 1000] };
+        assert_eq!(
+            extra_intrinsic_fuel(&deploy),
+            1000 * ZK_DEPLOY_FUEL_PER_BYTE
+        );
+        assert_eq!(extra_intrinsic_fuel(&TxKind::RegisterProver), 0);
+    }
+}

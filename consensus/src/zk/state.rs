@@ -206,3 +206,52 @@ impl<'v> ZkState<'v> {
         Ok(due)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nexus_store::MemoryState;
+    use std::sync::Arc;
+
+    #[test]
+    fn expiry_keys_sort_by_height_then_job_and_only_due_ones_are_returned() {
+        let mut view = StateView::new(Arc::new(MemoryState::new()));
+        let mut zk = ZkState::new(&mut view);
+        for (at, id) in [(300, 1), (5, 9), (256, 2), (5, 3), (1 << 40, 4)] {
+            zk.add_expiry(at, id);
+        }
+        assert_eq!(zk.expired_by(4, 10).unwrap(), vec![]);
+        assert_eq!(zk.expired_by(5, 10).unwrap(), vec![(5, 3), (5, 9)]);
+        assert_eq!(
+            zk.expired_by(300, 10).unwrap(),
+            vec![(5, 3), (5, 9), (256, 2), (300, 1)]
+        );
+        assert_eq!(zk.expired_by(300, 2).unwrap(), vec![(5, 3), (5, 9)]);
+        zk.remove_expiry(5, 3);
+        assert_eq!(zk.expired_by(5, 10).unwrap(), vec![(5, 9)]);
+    }
+
+    #[test]
+    fn records_round_trip_and_a_missing_counter_starts_at_zero() {
+        let mut view = StateView::new(Arc::new(MemoryState::new()));
+        let mut zk = ZkState::new(&mut view);
+        assert_eq!(zk.next_job().unwrap(), 0);
+        zk.set_next_job(7);
+        assert_eq!(zk.next_job().unwrap(), 7);
+        let job = ZkJob {
+            id: 7,
+            program: [1; 32],
+            input: b"in".to_vec(),
+            requester: Address([2; 20]),
+            reward: 10,
+            requested_at: 3,
+            expires_at: 603,
+            status: JobStatus::Open,
+        };
+        zk.set_job(&job);
+        assert_eq!(zk.job(7).unwrap(), Some(job));
+        assert_eq!(zk.job(8).unwrap(), None);
+        assert_eq!(zk.prover(&Address([2; 20])).unwrap(), None);
+        assert_eq!(job_key(7), b"zk/job/\0\0\0\0\0\0\0\x07".to_vec());
+    }
+}

@@ -208,7 +208,14 @@ fn a_prover_proves_a_requested_job_and_the_network_signs_the_verified_output() {
     assert!(log.contains("proof verified; reward earned"), "{log}");
     eprintln!("prover --once took {:.1?}", t.elapsed());
 
-    // The job is done with the right output, read with a proof from another validator.
+    // The job is done with the right output, read with a proof from another validator (once it
+    // has committed the prover's block).
+    wait_for("node 2 to see the job done", MINUTE, || {
+        net.client(2)
+            .zk_job(job)
+            .unwrap()
+            .is_some_and(|j| matches!(j.status, nexus_consensus::zk::JobStatus::Done(_)))
+    });
     let out = net.cli(2, &["query", "job", &job.to_string(), "--json"]);
     let v = json(&out);
     assert_eq!(v["status"], "done", "{out}");
@@ -224,11 +231,16 @@ fn a_prover_proves_a_requested_job_and_the_network_signs_the_verified_output() {
     assert_eq!(item.function, format!("zk:{program}"));
     // Every validator verified the proof inside FinalizeBlock; their logs say how long it took.
     for i in 0..4 {
-        let log = std::fs::read_to_string(net.home(i).join("node.log")).unwrap_or_default();
-        let line = log
-            .lines()
-            .find(|l| l.contains("proof verified"))
-            .unwrap_or_else(|| panic!("node {i} logged no verified proof"));
+        let mut log = String::new();
+        wait_for(
+            &format!("node {i} to log the verified proof"),
+            MINUTE,
+            || {
+                log = std::fs::read_to_string(net.home(i).join("node.log")).unwrap_or_default();
+                log.contains("proof verified")
+            },
+        );
+        let line = log.lines().find(|l| l.contains("proof verified")).unwrap();
         let us = line
             .split("verify_us=")
             .nth(1)

@@ -57,34 +57,27 @@ else
   echo "note: no Go toolchain (needed only for Go guests, e.g. examples/go-hello; Go >= 1.21)" >&2
 fi
 
-# CometBFT (pinned v0.38) from the Go module proxy, into $GOBIN (default ~/go/bin); skipped when
-# the pinned version is already there.
-COMETBFT_VERSION="v0.38.26"
+# Pinned Go programs from the Go module proxy, into $GOBIN (default ~/go/bin); each is skipped
+# when the pinned version is already there.
+#   go_install NAME MODULE/CMD VERSION EXPECTED-LINE-OF-`NAME version` WHY
 GOBIN_DIR="${GOBIN:-$HOME/go/bin}"
-if [[ -n "$GO" ]]; then
-  if "$GOBIN_DIR/cometbft" version 2>/dev/null | grep -qx "${COMETBFT_VERSION#v}"; then
-    echo "cometbft ${COMETBFT_VERSION} present"
+go_install() {
+  local name=$1 cmd=$2 version=$3 expected=$4 why=$5
+  if [[ -z "$GO" ]]; then
+    echo "MISSING: Go (needed to install $name: $why)" >&2
+    fail=1
+  elif "$GOBIN_DIR/$name" version 2>/dev/null | grep -qx "$expected"; then
+    echo "$name $version present"
   else
-    echo "installing cometbft ${COMETBFT_VERSION} (go install)"
-    GOBIN="$GOBIN_DIR" "$GO" install "github.com/cometbft/cometbft/cmd/cometbft@${COMETBFT_VERSION}" || fail=1
+    echo "installing $name $version (go install)"
+    GOBIN="$GOBIN_DIR" "$GO" install "$cmd@$version" || fail=1
   fi
-else
-  echo "MISSING: Go (needed to install cometbft)" >&2
-  fail=1
-fi
+}
 
-# geth (pinned; the Ethereum end of the round-trip tests runs `geth --dev`) from the Go module
-# proxy, into $GOBIN beside cometbft; skipped when the pinned version is already there.
+COMETBFT_VERSION="v0.38.26"
+go_install cometbft github.com/cometbft/cometbft/cmd/cometbft "$COMETBFT_VERSION" \
+  "${COMETBFT_VERSION#v}" "the consensus engine every node supervises"
 GETH_VERSION="v1.17.10"
-if [[ -n "$GO" ]]; then
-  if "$GOBIN_DIR/geth" version 2>/dev/null | grep -qx "Version: ${GETH_VERSION#v}-stable"; then
-    echo "geth ${GETH_VERSION} present"
-  else
-    echo "installing geth ${GETH_VERSION} (go install)"
-    GOBIN="$GOBIN_DIR" "$GO" install "github.com/ethereum/go-ethereum/cmd/geth@${GETH_VERSION}" || fail=1
-  fi
-else
-  echo "MISSING: Go (needed to install geth)" >&2
-  fail=1
-fi
+go_install geth github.com/ethereum/go-ethereum/cmd/geth "$GETH_VERSION" \
+  "Version: ${GETH_VERSION#v}-stable" "the Ethereum end of the round trip runs geth --dev"
 exit $fail

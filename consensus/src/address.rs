@@ -152,6 +152,9 @@ impl fmt::Debug for AccountKey {
 
 /// Recovers the signer's address of `digest`. Rejects high-s signatures so that every signed
 /// transaction has exactly one valid byte representation.
+///
+/// The canonical-form checks use k256; the recovery itself runs in libsecp256k1, the hot path of
+/// every transaction's admission (a differential test keeps the two libraries in agreement).
 pub fn recover_signer(digest: &[u8; 32], sig: &TxSignature) -> Result<Address, SignatureError> {
     let signature = Signature::from_slice(&sig.0[..64]).map_err(|_| SignatureError::Malformed)?;
     if signature.normalize_s().is_some() {
@@ -160,10 +163,18 @@ pub fn recover_signer(digest: &[u8; 32], sig: &TxSignature) -> Result<Address, S
     if sig.0[64] > 1 {
         return Err(SignatureError::BadRecoveryId);
     }
-    let recid = RecoveryId::from_byte(sig.0[64]).ok_or(SignatureError::BadRecoveryId)?;
-    let key = VerifyingKey::recover_from_prehash(digest, &signature, recid)
+    let recid = secp256k1::ecdsa::RecoveryId::try_from(i32::from(sig.0[64]))
+        .map_err(|_| SignatureError::BadRecoveryId)?;
+    let recoverable = secp256k1::ecdsa::RecoverableSignature::from_compact(&sig.0[..64], recid)
+        .map_err(|_| SignatureError::Malformed)?;
+    let key = secp256k1::SECP256K1
+        .recover_ecdsa(secp256k1::Message::from_digest(*digest), &recoverable)
         .map_err(|_| SignatureError::Unrecoverable)?;
-    Ok(Address::from_verifying_key(&key))
+    let point = key.serialize_uncompressed();
+    let hash = keccak256(&point[1..]);
+    let mut out = [0u8; 20];
+    out.copy_from_slice(&hash[12..]);
+    Ok(Address(out))
 }
 
 #[cfg(test)]
@@ -226,5 +237,37 @@ mod tests {
             .parse::<Address>()
             .is_err());
         assert!("0x7e5f".parse::<Address>().is_err());
+    }
+
+    /// k256's recovery, the reference the libsecp256k1 path must agree with.
+    fn recover_with_k256(digest: &[u8; 32], sig: &TxSignature) -> Option<Address> {
+        let signature = Signature::from_slice(&sig.0[..64]).ok()?;
+        if signature.normalize_s().is_some() || sig.0[64] > 1 {
+            return None;
+        }
+        let recid = RecoveryId::from_byte(sig.0[64])?;
+        VerifyingKey::recover_from_prehash(digest, &signature, recid)
+            .ok()
+            .map(|key| Address::from_verifying_key(&key))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn libsecp256k1_and_k256_recover_the_same_signer(
+            secret in proptest::array::uniform32(1u8..),
+            digest in proptest::array::uniform32(proptest::num::u8::ANY),
+            flip in 0usize..65,
+            bit in 0u8..8,
+        ) {
+            let key = AccountKey::from_bytes(&secret).unwrap();
+            let sig = key.sign_digest(&digest);
+            proptest::prop_assert_eq!(recover_signer(&digest, &sig).ok(), Some(key.address()));
+            let mut tampered = sig;
+            tampered.0[flip] ^= 1 << bit;
+            proptest::prop_assert_eq!(
+                recover_signer(&digest, &tampered).ok(),
+                recover_with_k256(&digest, &tampered)
+            );
+        }
     }
 }

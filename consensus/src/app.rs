@@ -94,6 +94,10 @@ struct PendingBlock {
 #[derive(Default)]
 struct MempoolState {
     senders: HashMap<Address, SenderState>,
+    /// The chain id and parameters of the committed state, read once per height: after each
+    /// block CometBFT re-checks every pending transaction, and reading them from the store for
+    /// each one cost more than the rest of the check.
+    chain: Option<(String, ChainParams)>,
 }
 
 #[derive(Clone, Copy)]
@@ -469,12 +473,11 @@ impl NexusApp {
         }
         cs.genesis = None;
         drop(cs);
-        self.shared
+        *self
+            .shared
             .mempool
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .senders
-            .clear();
+            .unwrap_or_else(PoisonError::into_inner) = MempoolState::default();
         if let Some(mut duty) = self.duty() {
             let mut view = self.committed_view();
             let (chain_id, params) = Self::chain_id_and_params(&mut view)?;
@@ -492,14 +495,18 @@ impl NexusApp {
             let cs = self.consensus();
             self.base_view(&cs)
         };
-        let (chain_id, params) =
-            Self::chain_id_and_params(&mut view).map_err(|e| (100, e.to_string()))?;
         admit_duty(&mut view, &tx).map_err(|e| (e.code(), e.to_string()))?;
         let mut mempool = self
             .shared
             .mempool
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        let mempool = &mut *mempool;
+        if mempool.chain.is_none() {
+            mempool.chain =
+                Some(Self::chain_id_and_params(&mut view).map_err(|e| (100, e.to_string()))?);
+        }
+        let (chain_id, params) = mempool.chain.as_ref().expect("set just above");
         let state = match mempool.senders.get(&tx.sender) {
             Some(s) => *s,
             None => {
@@ -512,14 +519,8 @@ impl NexusApp {
                 }
             }
         };
-        admit(
-            &chain_id,
-            &params,
-            &tx,
-            state.next_nonce,
-            state.balance_left,
-        )
-        .map_err(|e| (e.code(), e.to_string()))?;
+        admit(chain_id, params, &tx, state.next_nonce, state.balance_left)
+            .map_err(|e| (e.code(), e.to_string()))?;
         mempool.senders.insert(
             tx.sender,
             SenderState {

@@ -229,3 +229,33 @@ fn kv_scan_stops_before_its_byte_cap_and_resumes_by_key() {
     // Each entry encodes to 8 + 1 + 262,144 bytes; four would pass MAX_KV_SCAN_BYTES (1 MiB).
     assert_eq!(err.failure(), Some(&Failure::Exit(786)), "{err}");
 }
+
+/// Pooled instance slots are reset between invocations (memset of the kept-resident range, or
+/// only the touched pages where the kernel has PAGEMAP_SCAN): a guest must never see what an
+/// earlier invocation wrote, in its initial pages, past the kept-resident megabyte, or in pages
+/// it grows into. Exit 7 means it saw a leftover.
+#[test]
+fn every_invocation_starts_from_clean_memory() {
+    let module = r#"(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 20)
+      (func $check_and_dirty (param $addr i32)
+        (if (i32.ne (i32.load (local.get $addr)) (i32.const 0))
+          (then (call $exit (i32.const 7))))
+        (i32.store (local.get $addr) (i32.const 0xdeadbeef)))
+      (func (export "_start")
+        (call $check_and_dirty (i32.const 0))
+        (call $check_and_dirty (i32.const 65532))
+        (call $check_and_dirty (i32.const 1048572))
+        (call $check_and_dirty (i32.const 1060864))
+        (call $check_and_dirty (i32.const 1310716))
+        (drop (memory.grow (i32.const 10)))
+        (call $check_and_dirty (i32.const 1900000))
+        (call $exit (i32.const 0))))"#;
+    let mut h = Harness::new();
+    h.deploy_wat("dirty", module).unwrap();
+    for round in 0..20 {
+        h.invoke("dirty", b"")
+            .unwrap_or_else(|e| panic!("round {round}: a leftover was visible: {e}"));
+    }
+}

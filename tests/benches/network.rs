@@ -8,7 +8,14 @@
 //!
 //! Knobs (environment): `NEXUS_BENCH_RATE` offered transactions/s (default 1500),
 //! `NEXUS_BENCH_SECONDS` load duration (default 20), `NEXUS_BENCH_TIMEOUT_COMMIT` (default
-//! 200ms), `NEXUS_BENCH_ONLY` = `nexus` or `kvstore`.
+//! 200ms), `NEXUS_BENCH_ONLY` = `nexus` or `kvstore`, `NEXUS_BENCH_THREADS` sending threads per
+//! node (default 16).
+//!
+//! Each sending thread waits for `broadcast_tx_sync`, i.e. for CheckTx. CometBFT's socket ABCI
+//! client flushes asynchronous requests (CheckTx) on a 20 ms throttle timer, so a thread sends at
+//! most ~50 transactions/s to an app behind a socket whatever the app does (the built-in
+//! `kvstore` runs in-process and pays no such wait). Enough threads keep the pipe full, the way
+//! many independent users would; with 2 per node the generator, not the network, was the limit.
 //!
 //! Each transaction is timed from just before its `broadcast_tx_sync` to the moment the load
 //! generator sees the block holding it on node0; throughput is committed transactions over the
@@ -30,9 +37,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const NODES: usize = 4;
-/// Sending threads per node (each owns its accounts, so nonces arrive in order).
-const THREADS_PER_NODE: usize = 2;
-const ACCOUNTS_PER_THREAD: usize = 8;
+/// Sending threads per node by default (each owns its accounts, so nonces arrive in order).
+const DEFAULT_THREADS_PER_NODE: usize = 16;
+const ACCOUNTS_PER_THREAD: usize = 2;
 /// Fuel limit of each invocation: intrinsic cost plus the counter's execution, with room.
 const INVOKE_FUEL: u64 = 200_000;
 /// How long after the last submission the generator waits for commits.
@@ -153,16 +160,16 @@ fn drive(rpcs: &[String], batches: Vec<Vec<Vec<Vec<u8>>>>, rate: f64) -> Figures
     }
 }
 
-fn per_thread_total(rate: f64, seconds: f64) -> usize {
-    ((rate * seconds) / (NODES * THREADS_PER_NODE) as f64).ceil() as usize
+fn per_thread_total(rate: f64, seconds: f64, threads_per_node: usize) -> usize {
+    ((rate * seconds) / (NODES * threads_per_node) as f64).ceil() as usize
 }
 
-fn bench_nexus(rate: f64, seconds: f64, timeout_commit: &str) -> Figures {
+fn bench_nexus(rate: f64, seconds: f64, timeout_commit: &str, threads_per_node: usize) -> Figures {
     let net = Devnet::up_with(NODES as u16, 29000, timeout_commit, &[]);
     net.deploy_counter();
     let client = net.client(0);
     let mut faucet = Sender::new(net.faucet(), &client);
-    let keys: Vec<AccountKey> = (0..NODES * THREADS_PER_NODE * ACCOUNTS_PER_THREAD)
+    let keys: Vec<AccountKey> = (0..NODES * threads_per_node * ACCOUNTS_PER_THREAD)
         .map(|_| AccountKey::generate())
         .collect();
     let mut last = String::new();
@@ -178,11 +185,11 @@ fn bench_nexus(rate: f64, seconds: f64, timeout_commit: &str) -> Figures {
     }
     client.wait_tx(&last, Duration::from_secs(60)).unwrap();
     let mut senders: Vec<Sender> = keys.into_iter().map(|k| Sender::new(k, &client)).collect();
-    let n = per_thread_total(rate, seconds);
+    let n = per_thread_total(rate, seconds, threads_per_node);
     // Pre-sign everything: signing is the client's cost, not the network's.
-    let mut batches = vec![vec![Vec::new(); THREADS_PER_NODE]; NODES];
+    let mut batches = vec![vec![Vec::new(); threads_per_node]; NODES];
     for (t, chunk) in senders.chunks_mut(ACCOUNTS_PER_THREAD).enumerate() {
-        let batch = &mut batches[t / THREADS_PER_NODE][t % THREADS_PER_NODE];
+        let batch = &mut batches[t / threads_per_node][t % threads_per_node];
         for i in 0..n {
             let s = &mut chunk[i % ACCOUNTS_PER_THREAD];
             batch.push(s.tx(
@@ -259,10 +266,15 @@ fn kvstore_net(timeout_commit: &str) -> KvstoreNet {
     }
 }
 
-fn bench_kvstore(rate: f64, seconds: f64, timeout_commit: &str) -> Figures {
+fn bench_kvstore(
+    rate: f64,
+    seconds: f64,
+    timeout_commit: &str,
+    threads_per_node: usize,
+) -> Figures {
     let net = kvstore_net(timeout_commit);
-    let n = per_thread_total(rate, seconds);
-    let mut batches = vec![vec![Vec::new(); THREADS_PER_NODE]; NODES];
+    let n = per_thread_total(rate, seconds, threads_per_node);
+    let mut batches = vec![vec![Vec::new(); threads_per_node]; NODES];
     for (node, per_node) in batches.iter_mut().enumerate() {
         for (t, batch) in per_node.iter_mut().enumerate() {
             for i in 0..n {
@@ -295,14 +307,15 @@ fn main() {
     let seconds: f64 = env_or("NEXUS_BENCH_SECONDS", 20.0);
     let timeout_commit: String = env_or("NEXUS_BENCH_TIMEOUT_COMMIT", "200ms".to_string());
     let only: String = env_or("NEXUS_BENCH_ONLY", String::new());
-    println!("offered {rate} tx/s for {seconds} s, timeout_commit {timeout_commit}, {NODES} validators on loopback");
-    let nexus =
-        (only.is_empty() || only == "nexus").then(|| bench_nexus(rate, seconds, &timeout_commit));
+    let threads: usize = env_or("NEXUS_BENCH_THREADS", DEFAULT_THREADS_PER_NODE).max(1);
+    println!("offered {rate} tx/s for {seconds} s, timeout_commit {timeout_commit}, {NODES} validators on loopback, {threads} sending threads per node");
+    let nexus = (only.is_empty() || only == "nexus")
+        .then(|| bench_nexus(rate, seconds, &timeout_commit, threads));
     if let Some(f) = &nexus {
         show("nexus", f);
     }
     let kv = (only.is_empty() || only == "kvstore")
-        .then(|| bench_kvstore(rate, seconds, &timeout_commit));
+        .then(|| bench_kvstore(rate, seconds, &timeout_commit, threads));
     if let Some(f) = &kv {
         show("kvstore", f);
     }

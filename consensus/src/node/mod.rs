@@ -17,6 +17,7 @@
 //! Files in the home are read and written through a `cap-std` directory handle, so the node never
 //! touches paths outside it (RocksDB opens its own directory by path, inside the home).
 
+pub mod abci_server;
 mod config;
 pub mod devnet;
 mod home;

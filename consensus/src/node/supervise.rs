@@ -1,5 +1,6 @@
 //! `nexus node start`: serve ABCI and the HTTP API, run `cometbft` as a child, stop cleanly.
 
+use super::abci_server::AbciServer;
 use super::home::NodeHome;
 use super::{cometbft_binary, io_err, NodeError};
 use crate::api::ApiServer;
@@ -17,8 +18,6 @@ use thiserror::Error;
 use tracing::{error, info, warn};
 
 const TARGET: &str = "nexus::node";
-/// Read window of the ABCI server's connections.
-pub const ABCI_READ_BUF_BYTES: usize = 1 << 20;
 /// How long CometBFT gets to stop after SIGTERM before it is killed.
 pub const COMETBFT_STOP_GRACE: Duration = Duration::from_secs(10);
 const SUPERVISE_TICK: Duration = Duration::from_millis(100);
@@ -121,16 +120,14 @@ pub fn start_with(home: &NodeHome, watcher: Option<WatcherFactory>) -> Result<()
     }
     spawn_duty_broadcaster(app.clone(), home.config.rpc_url())?;
     let addr = home.config.abci_addr();
-    let server = tendermint_abci::ServerBuilder::new(ABCI_READ_BUF_BYTES)
-        .bind(&addr, app)
-        .map_err(|e| StartError::Abci {
-            addr: addr.clone(),
-            message: e.to_string(),
-        })?;
+    let server = AbciServer::bind(&addr).map_err(|e| StartError::Abci {
+        addr: addr.clone(),
+        message: e.to_string(),
+    })?;
     std::thread::Builder::new()
-        .name("abci".into())
+        .name("abci-accept".into())
         .spawn(move || {
-            if let Err(e) = server.listen() {
+            if let Err(e) = server.serve(app) {
                 error!(target: TARGET, "ABCI server stopped: {e}");
             }
         })

@@ -8,7 +8,7 @@
 //! | `/key` | a raw state key | the raw value (proof in `proof_ops`, type [`PROOF_OP_TYPE`]) |
 //! | `/file/<function>` | a file path | borsh [`ProvenReads`]: every key the file read touched |
 //! | `/root` | empty | the 32-byte state root at the height (unproven: the node's own account, for comparing nodes) |
-//! | `/output/<id hex>` | — | borsh `OutboxItem` (output, EIP-712 fields, signature once signed), proven like `/key` |
+//! | `/output/<id hex>` | — | borsh `OutboxItem` (output, request fields, its index in the block's batch), proven like `/key` |
 //! | `/group_key` | — | borsh [`GroupKeyInfo`]: the signing key, its epoch, its hand-over (unproven; a client proves the `thr/meta` and `thr/key/<epoch>` keys, see `Client::group_key`) |
 //!
 //! A file is checked by replaying the read on the client over exactly the proven entries

@@ -387,6 +387,48 @@ fn a_directory_is_listed_and_its_proof_shows_it_is_a_directory() {
 }
 
 #[test]
+fn an_output_carries_its_batch_inclusion_proof_and_both_state_proofs_verify() {
+    use nexus_consensus::threshold::state::{outbox_id, OutboxItem, OutputBatch};
+    let n = node(true);
+    // The counter invocation of block 2 (transactions sign deterministically, RFC 6979).
+    let raw = tx(&n.alice, 2, invoke("counter", r#"{"by": 5}"#));
+    let id = outbox_id(&nexus_consensus::tx::tx_hash(&raw), 0);
+    let body = n.ok(&format!("/v1/outputs/0x{}", hex::encode(id)));
+    assert_eq!(body["id"], hex::encode(id));
+    assert_eq!(body["function"], "counter");
+    assert_eq!(body["output"], hex::encode(5u64.to_be_bytes()));
+    assert_eq!(body["nexus_height"], 2);
+    assert!(
+        body["signature"].is_null(),
+        "a node without validator duties runs no DKG: nothing is signed"
+    );
+    let item: OutboxItem =
+        borsh::from_slice(&verified(n.app_hash, &body["item_proof"]).unwrap()).unwrap();
+    let batch: OutputBatch =
+        borsh::from_slice(&verified(n.app_hash, &body["batch_proof"]).unwrap()).unwrap();
+    assert_eq!(item.output, 5u64.to_be_bytes());
+    assert_eq!(batch.height, 2);
+    assert_eq!(
+        hex::encode(batch.root),
+        body["batch_root"].as_str().unwrap()
+    );
+    assert_eq!(batch.leaves[item.batch_index as usize], item.leaf());
+    let proof: Vec<[u8; 32]> = body["inclusion_proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| unhex(p).try_into().unwrap())
+        .collect();
+    assert_eq!(
+        nexus_threshold::batch::process_proof(&item.leaf(), &proof),
+        batch.root
+    );
+    n.error(&format!("/v1/outputs/{}", hex::encode([9u8; 32])), 404);
+    n.error("/v1/outputs/1234", 400);
+    n.error("/v1/outputs/not-hex", 400);
+}
+
+#[test]
 fn bad_input_is_400_with_a_json_error() {
     let n = node(true);
     n.error("/v1/accounts/alice", 400);

@@ -73,11 +73,11 @@ fn a_request_all_watchers_saw_is_invoked_and_its_answer_is_signed() {
     let rec = record(&net, 0).expect("the request is recorded");
     assert_eq!(rec.error, None);
     let id = rec.outbox_id.expect("its first output answers it");
-    let (item, _) = net.until_signed(&id, 4);
-    assert_eq!(item.request_id, request_id_word(0));
-    assert_eq!(item.function_id, r.function_id);
-    assert_eq!(item.output, 5u64.to_be_bytes());
-    assert_verifies(&net, &item, &net.group_key().unwrap().group_key);
+    let (out, _) = net.until_signed(&id, 4);
+    assert_eq!(out.item.request_id, request_id_word(0));
+    assert_eq!(out.item.function_id, r.function_id);
+    assert_eq!(out.item.output, 5u64.to_be_bytes());
+    assert_verifies(&net, &out, &net.group_key().unwrap().group_key);
     // Taken in once: the same request seen again changes nothing.
     for _ in 0..3 {
         net.block(vec![]);

@@ -33,10 +33,10 @@ fn dkg_completes_within_a_few_blocks_of_genesis_and_outputs_are_signed_two_block
 
     net.deploy_counter();
     let (id, committed) = net.invoke();
-    let item = net.output(&id).unwrap();
-    assert_eq!(item.output, 1u64.to_be_bytes());
-    assert_eq!(item.nexus_height, committed as u64);
-    assert!(item.signature.is_none());
+    let out = net.output(&id).unwrap();
+    assert_eq!(out.item.output, 1u64.to_be_bytes());
+    assert_eq!(out.item.nexus_height, committed as u64);
+    assert!(out.signature.is_none());
     let (item, signed_at) = net.until_signed(&id, 4);
     assert!(
         signed_at <= committed + 2,
@@ -50,6 +50,62 @@ fn dkg_completes_within_a_few_blocks_of_genesis_and_outputs_are_signed_two_block
         let (item, _) = net.until_signed(&id, 8);
         assert_verifies(&net, &item, &key.group_key);
     }
+}
+
+#[test]
+fn every_output_of_a_block_is_covered_by_one_batch_signature() {
+    let mut net = Net::new(4, 0, params(1000));
+    net.until_key(12);
+    net.deploy_counter();
+    let txs: Vec<_> = (0..12)
+        .map(|_| {
+            net.alice_tx(nexus_consensus::tx::TxKind::Invoke {
+                function: "counter".into(),
+                input: b"{}".to_vec(),
+            })
+        })
+        .collect();
+    let ids: Vec<[u8; 32]> = txs
+        .iter()
+        .map(|tx| {
+            nexus_consensus::threshold::state::outbox_id(&nexus_consensus::tx::tx_hash(tx), 0)
+        })
+        .collect();
+    let r = net.block(txs);
+    assert!(r.tx_results.iter().all(|t| t.code == 0));
+    let committed = net.height as u64;
+    {
+        // One batch of twelve leaves, one queue entry, no leaf left behind.
+        let mut view = net.reference().view();
+        let ts = ThresholdState::new(&mut view);
+        let batch = ts.batch(committed).unwrap().expect("the block's batch");
+        assert_eq!(batch.leaves.len(), 12);
+        assert!(ts.queue().unwrap().len() <= 1);
+        assert_eq!(ts.meta().unwrap().open_batch, None);
+        let leftover = view
+            .scan_prefix(nexus_consensus::threshold::state::LEAF_PREFIX, None, 10)
+            .unwrap();
+        assert!(leftover.is_empty(), "{leftover:?}");
+    }
+    let (first, _) = net.until_signed(&ids[0], 4);
+    let key = net.group_key().unwrap().group_key;
+    let mut proofs = std::collections::BTreeSet::new();
+    for (i, id) in ids.iter().enumerate() {
+        let out = net.output(id).unwrap();
+        assert_eq!(out.item.batch_index, i as u32);
+        assert_eq!(out.item.output, (i as u64 + 1).to_be_bytes());
+        assert_eq!(out.root, first.root);
+        assert_eq!(out.signature, first.signature);
+        assert_verifies(&net, &out, &key);
+        assert!(proofs.insert(out.proof.clone()), "proofs differ per leaf");
+    }
+    // Blocks without outputs seal no batch.
+    net.block(vec![]);
+    let mut view = net.reference().view();
+    assert!(ThresholdState::new(&mut view)
+        .batch(net.height as u64)
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -261,10 +317,10 @@ fn an_epoch_change_with_a_new_validator_rotates_the_key_and_the_handover_verifie
         .join(format!("threshold/key-{}.packages", new.epoch))
         .exists());
     let (id, _) = net.invoke();
-    let (item, _) = net.until_signed(&id, 8);
-    assert_eq!(item.signature.as_ref().unwrap().epoch, new.epoch);
-    assert_verifies(&net, &item, &new.group_key);
-    let sig = item.signature.unwrap();
+    let (out, _) = net.until_signed(&id, 8);
+    assert_eq!(out.signature.as_ref().unwrap().epoch, new.epoch);
+    assert_verifies(&net, &out, &new.group_key);
+    let sig = out.signature.unwrap();
     let on_chain: bool = chain.read(
         gateway,
         &NexusGateway::verifyCall {

@@ -567,10 +567,10 @@ fn four_validators_verify_the_proof_agree_and_threshold_sign_the_output() {
     let r = resp.tx_results.last().unwrap();
     assert_eq!(r.code, 0, "{}", r.log);
     let id = nexus_consensus::threshold::state::outbox_id(&hash, 0);
-    let (item, _) = net.until_signed(&id, 6);
-    assert_eq!(item.output, OUTPUT);
-    assert_eq!(item.function, zk::outbox_function(&program));
-    assert_verifies(&net, &item, &net.group_key().unwrap().group_key);
+    let (out, _) = net.until_signed(&id, 6);
+    assert_eq!(out.item.output, OUTPUT);
+    assert_eq!(out.item.function, zk::outbox_function(&program));
+    assert_verifies(&net, &out, &net.group_key().unwrap().group_key);
 }
 
 #[test]

@@ -29,6 +29,7 @@ mod support;
 use devnet::{Devnet, Sender};
 use nexus_consensus::client::Client;
 use nexus_consensus::node::devnet::{create, DevnetOptions};
+use nexus_consensus::threshold::state::outbox_id;
 use nexus_consensus::tx::{tx_hash, TxKind};
 use nexus_consensus::{AccountKey, ChainParams};
 use std::collections::HashMap;
@@ -44,6 +45,8 @@ const ACCOUNTS_PER_THREAD: usize = 2;
 const INVOKE_FUEL: u64 = 200_000;
 /// How long after the last submission the generator waits for commits.
 const DRAIN: Duration = Duration::from_secs(60);
+/// How long after the last commit the outputs may take to be threshold-signed.
+const SIGNING_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -201,8 +204,30 @@ fn bench_nexus(rate: f64, seconds: f64, timeout_commit: &str, threads_per_node: 
             ));
         }
     }
+    // The last invocation of every thread: once all the load is committed, how long until
+    // their outputs are threshold-signed (signing must keep up with any output rate).
+    let last_outputs: Vec<[u8; 32]> = batches
+        .iter()
+        .flatten()
+        .filter_map(|b| b.last())
+        .map(|tx| outbox_id(&tx_hash(tx), 0))
+        .collect();
     let rpcs: Vec<String> = (0..NODES).map(|i| net.rpc(i)).collect();
     let figures = drive(&rpcs, batches, rate);
+    let drained = Instant::now();
+    let mut batches_seen = std::collections::BTreeSet::new();
+    for id in &last_outputs {
+        let out = devnet::signed_output(&net, id, SIGNING_TIMEOUT);
+        batches_seen.insert((out.item.nexus_height, out.proof.len()));
+    }
+    println!(
+        "FIGURE signing  last outputs of {} threads signed {:.0} ms after the last commit ({} block batches, proofs of {}..={} hashes)",
+        last_outputs.len(),
+        drained.elapsed().as_secs_f64() * 1e3,
+        batches_seen.len(),
+        batches_seen.iter().map(|b| b.1).min().unwrap_or(0),
+        batches_seen.iter().map(|b| b.1).max().unwrap_or(0),
+    );
     net.assert_same_state(&[0, 1, 2, 3], Duration::from_secs(60));
     figures
 }

@@ -22,9 +22,12 @@ use nexus_cli::eth::relayer::{
 };
 use nexus_cli::eth::{relay_item, EthClient, EthWatcher, WatcherConfig};
 use nexus_consensus::ethereum::{GatewayRequest, RequestSource};
-use nexus_consensus::threshold::state::{Handover, ItemSignature, OutboxItem};
+use nexus_consensus::threshold::state::{
+    Handover, ItemSignature, OutboxItem, OutputBatch, SignedOutput,
+};
+use nexus_threshold::batch::OutputTree;
 use nexus_threshold::contracts::{ExampleConsumer, NexusGateway};
-use nexus_threshold::eth::{rotation_digest, GroupKey, OutputMessage};
+use nexus_threshold::eth::{rotation_digest, BatchMessage, GroupKey};
 use nexus_threshold::frost;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -104,7 +107,8 @@ impl Group {
     }
 }
 
-/// The outbox item the network would hold for gateway request `id`, signed by `group`.
+/// The outbox item the network would hold for gateway request `id`, in a block's batch of three
+/// outputs (the other two answer nothing on this gateway) whose root `group` signed.
 fn signed_item(
     eth: &EthClient,
     d: &Deployment,
@@ -113,19 +117,9 @@ fn signed_item(
     id: u64,
     function_id: [u8; 32],
     output: &[u8],
-) -> OutboxItem {
+) -> SignedOutput {
     let nexus_height = 40 + id;
-    let digest = OutputMessage {
-        chain_id: eth.chain_id(),
-        gateway: d.gateway.0 .0,
-        epoch,
-        request_id: U256::from(id),
-        function_id,
-        output: output.to_vec(),
-        nexus_height,
-    }
-    .digest();
-    OutboxItem {
+    let item = OutboxItem {
         id: keccak256(id.to_be_bytes()).0,
         request_id: U256::from(id).to_be_bytes(),
         function: "echo".into(),
@@ -133,13 +127,30 @@ fn signed_item(
         output: output.to_vec(),
         output_hash: keccak256(output).0,
         nexus_height,
+        batch_index: 1,
+    };
+    let leaves = vec![[0xa0; 32], item.leaf(), [0xa2; 32]];
+    let root = OutputTree::new(&leaves).unwrap().root();
+    let digest = BatchMessage {
+        chain_id: eth.chain_id(),
+        gateway: d.gateway.0 .0,
+        epoch,
+        root,
+        nexus_height,
+    }
+    .digest();
+    let batch = OutputBatch {
+        height: nexus_height,
+        leaves,
+        root,
         signature: Some(ItemSignature {
             epoch,
             digest,
             signature: group.sign(&digest),
             height: nexus_height + 1,
         }),
-    }
+    };
+    SignedOutput::new(item, &batch).unwrap()
 }
 
 /// Polls the watcher until it reports `want` requests from 0, checking on every poll that what
@@ -276,19 +287,29 @@ fn gateway_round_trip_against_geth() {
             d.gateway,
             &NexusGateway::fulfillCall {
                 id: U256::ZERO,
-                output: Bytes::from(item0.output.clone()),
-                nexusHeight: item0.nexus_height,
+                output: Bytes::from(item0.item.output.clone()),
+                nexusHeight: item0.item.nexus_height,
+                proof: item0.proof.iter().map(|p| B256::from(*p)).collect(),
                 sig: nexus_cli::eth::relayer::gateway_signature(&sig.signature).unwrap(),
             },
         )
         .expect_err("replayed fulfill");
     assert!(format!("{forced:#}").contains("NotPending"), "{forced:#}");
 
-    // An output that is not what was signed is refused before anything is sent; a signature
-    // that does not verify is refused by the gateway (InvalidSignature).
+    // An output or proof that is not what was signed is refused before anything is sent; a
+    // signature that does not verify is refused by the gateway (InvalidSignature).
     let mut tampered = signed_item(&eth, &d, &mut group, 1, 1, echo, b"SECOND");
-    tampered.output = b"SECOND!".to_vec();
+    tampered.item.output = b"SECOND!".to_vec();
+    tampered.item.output_hash = keccak256(&tampered.item.output).0;
     let e = relay_item(&eth, d.gateway, &tampered, &BTreeMap::new()).unwrap_err();
+    assert!(format!("{e:#}").contains("not in its batch"), "{e:#}");
+    let mut bad_proof = signed_item(&eth, &d, &mut group, 1, 1, echo, b"SECOND");
+    bad_proof.proof[0][0] ^= 1;
+    let e = relay_item(&eth, d.gateway, &bad_proof, &BTreeMap::new()).unwrap_err();
+    assert!(format!("{e:#}").contains("not in its batch"), "{e:#}");
+    let mut other_domain = signed_item(&eth, &d, &mut group, 1, 1, echo, b"SECOND");
+    other_domain.signature.as_mut().unwrap().digest[0] ^= 1;
+    let e = relay_item(&eth, d.gateway, &other_domain, &BTreeMap::new()).unwrap_err();
     assert!(format!("{e:#}").contains("signed for another"), "{e:#}");
     let mut forged = signed_item(&eth, &d, &mut group, 1, 1, echo, b"SECOND");
     forged.signature.as_mut().unwrap().signature[64] ^= 1;
@@ -541,7 +562,7 @@ fn deploy_gateway_takes_the_key_of_a_real_network() {
         .client(0)
         .output(&id)
         .unwrap()
-        .and_then(|i| i.signature)
+        .and_then(|o| o.signature)
         .is_none()
     {
         assert!(start.elapsed() < FINALITY_TIMEOUT, "output not signed");

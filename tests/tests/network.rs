@@ -7,7 +7,7 @@
 mod devnet;
 mod support;
 
-use devnet::{run_ok, Devnet, Sender};
+use devnet::{run_ok, signed_output, wait_for, Devnet, Sender};
 use nexus_consensus::tx::TxKind;
 use nexus_consensus::AccountKey;
 use std::time::{Duration, Instant};
@@ -231,14 +231,6 @@ fn in_consensus_set(net: &Devnet, key: &[u8; 32]) -> bool {
         .any(|(k, _)| k == key)
 }
 
-fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 #[test]
 fn double_signing_validator_is_slashed_and_tombstoned() {
     let mut net = Devnet::up(4, 28500, &[]);
@@ -334,47 +326,6 @@ fn validator_joins_and_leaves_at_epoch_boundaries() {
     net.assert_same_state(&[0, 1, 2, 3, 4], MINUTE);
 }
 
-/// Waits for the signature of output `id` and checks it the way Ethereum will: the EIP-712
-/// digest recomputed from the item and chain parameters, FROST-verified under the group key.
-fn signed_output(net: &Devnet, id: &[u8; 32]) -> nexus_consensus::threshold::state::OutboxItem {
-    let mut item = None;
-    wait_for("the output's threshold signature", 3 * MINUTE, || {
-        item = net.client(0).output(id).unwrap();
-        item.as_ref().is_some_and(|i| i.signature.is_some())
-    });
-    let item = item.unwrap();
-    let sig = item.signature.as_ref().unwrap();
-    let params = net.client(0).params().unwrap().value;
-    let digest = nexus_threshold::eth::OutputMessage {
-        chain_id: params.eth_chain_id,
-        gateway: params.eth_gateway.0,
-        epoch: sig.epoch,
-        request_id: alloy_primitives::U256::from_be_bytes(item.request_id),
-        function_id: nexus_consensus::address::keccak256(item.function.as_bytes()),
-        output: item.output.clone(),
-        nexus_height: item.nexus_height,
-    }
-    .digest();
-    assert_eq!(digest, sig.digest);
-    // The key of the signature's epoch, proven (the current key may have rotated since).
-    let raw = net
-        .client(0)
-        .get_proven(&nexus_consensus::threshold::state::key_record_key(
-            sig.epoch,
-        ))
-        .unwrap()
-        .value
-        .expect("the key record of the signature's epoch");
-    let record: nexus_consensus::threshold::state::KeyRecord = borsh::from_slice(&raw).unwrap();
-    let point = nexus_threshold::CompressedPoint::from_slice(&record.output.group_key.0).unwrap();
-    nexus_threshold::signing::verify_signature(&point, &digest, &sig.signature)
-        .expect("the group key signed the output");
-    let mut tampered = sig.signature.clone();
-    tampered[40] ^= 1;
-    assert!(nexus_threshold::signing::verify_signature(&point, &digest, &tampered).is_err());
-    item
-}
-
 /// Invokes the counter through the CLI; returns (output id, commit height).
 fn invoke_for_output(net: &Devnet, node: usize) -> ([u8; 32], u64) {
     let out = net.cli(
@@ -403,7 +354,7 @@ fn outputs_are_threshold_signed_by_the_real_network() {
         net.client(0).group_key().ok().flatten().is_some()
     });
     let (id, height) = invoke_for_output(&net, 0);
-    let item = signed_output(&net, &id);
+    let item = signed_output(&net, &id, 3 * MINUTE);
     let signed_at = item.signature.unwrap().height;
     assert!(
         signed_at <= height + 2,
@@ -426,7 +377,7 @@ fn outputs_are_still_signed_with_a_validator_down() {
     });
     net.crash(3);
     let (id, height) = invoke_for_output(&net, 0);
-    let item = signed_output(&net, &id);
+    let item = signed_output(&net, &id, 3 * MINUTE);
     let signed_at = item.signature.unwrap().height;
     // Sessions that counted on the killed validator time out first
     // (SESSION_TIMEOUT_BLOCKS), then the item is signed without it.
@@ -471,6 +422,6 @@ fn group_key_rotates_with_a_hand_over_when_a_validator_joins() {
     // power at the next epoch end, which reruns the DKG; `signed_output` checks the epoch's key).
     net.deploy_counter();
     let (id, _) = invoke_for_output(&net, 0);
-    let item = signed_output(&net, &id);
+    let item = signed_output(&net, &id, 3 * MINUTE);
     assert!(item.signature.unwrap().epoch >= new.epoch);
 }

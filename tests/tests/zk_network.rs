@@ -12,7 +12,7 @@
 mod devnet;
 mod support;
 
-use devnet::{run_ok, Devnet};
+use devnet::{run_ok, signed_output, wait_for, Devnet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -51,14 +51,6 @@ fn build_guests(out: &Path) {
     assert!(status.success(), "building zk guests failed");
 }
 
-fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 fn json(out: &str) -> serde_json::Value {
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
@@ -71,42 +63,6 @@ fn cli_err(net: &Devnet, args: &[&str]) -> String {
     let out = nexus(&all, b"");
     assert!(!out.status.success(), "nexus {args:?} should have failed");
     String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout)
-}
-
-/// Waits for the threshold signature of outbox item `id` and checks it the way Ethereum will.
-fn signed_output(net: &Devnet, id: &[u8; 32]) -> nexus_consensus::threshold::state::OutboxItem {
-    let mut item = None;
-    wait_for("the output's threshold signature", 3 * MINUTE, || {
-        item = net.client(0).output(id).unwrap();
-        item.as_ref().is_some_and(|i| i.signature.is_some())
-    });
-    let item = item.unwrap();
-    let sig = item.signature.as_ref().unwrap();
-    let params = net.client(0).params().unwrap().value;
-    let digest = nexus_threshold::eth::OutputMessage {
-        chain_id: params.eth_chain_id,
-        gateway: params.eth_gateway.0,
-        epoch: sig.epoch,
-        request_id: alloy_primitives::U256::from_be_bytes(item.request_id),
-        function_id: nexus_consensus::address::keccak256(item.function.as_bytes()),
-        output: item.output.clone(),
-        nexus_height: item.nexus_height,
-    }
-    .digest();
-    assert_eq!(digest, sig.digest);
-    let raw = net
-        .client(0)
-        .get_proven(&nexus_consensus::threshold::state::key_record_key(
-            sig.epoch,
-        ))
-        .unwrap()
-        .value
-        .expect("the key record of the signature's epoch");
-    let record: nexus_consensus::threshold::state::KeyRecord = borsh::from_slice(&raw).unwrap();
-    let point = nexus_threshold::CompressedPoint::from_slice(&record.output.group_key.0).unwrap();
-    nexus_threshold::signing::verify_signature(&point, &digest, &sig.signature)
-        .expect("the group key signed the output");
-    item
 }
 
 #[test]
@@ -226,9 +182,9 @@ fn a_prover_proves_a_requested_job_and_the_network_signs_the_verified_output() {
         .unwrap()
         .try_into()
         .unwrap();
-    let item = signed_output(&net, &outbox);
-    assert_eq!(item.output, OUTPUT);
-    assert_eq!(item.function, format!("zk:{program}"));
+    let out = signed_output(&net, &outbox, 3 * MINUTE);
+    assert_eq!(out.item.output, OUTPUT);
+    assert_eq!(out.item.function, format!("zk:{program}"));
     // Every validator verified the proof inside FinalizeBlock; their logs say how long it took.
     for i in 0..4 {
         let mut log = String::new();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {FrostSecp256k1} from "./FrostSecp256k1.sol";
 
 /// @notice Implemented by contracts that receive Nexus function results.
@@ -12,9 +13,12 @@ interface INexusConsumer {
 ///        by the Nexus validator set's FROST(secp256k1, SHA-256) group key.
 /// @notice What the group key signs is the 32-byte EIP-712 digest (domain: name "NexusGateway",
 ///         version "1", this chain id, this contract) of
-///         `Fulfillment(uint64 epoch,uint256 requestId,bytes32 functionId,bytes32 outputHash,uint64 nexusHeight)`
-///         for results, and of `KeyRotation(uint64 newEpoch,uint256 newKeyX)` for the hand-over
-///         to the next epoch's key. Group keys always have an even y (the Nexus DKG normalises
+///         `OutputBatch(uint64 epoch,bytes32 root,uint64 nexusHeight)` for results, and of
+///         `KeyRotation(uint64 newEpoch,uint256 newKeyX)` for the hand-over to the next epoch's
+///         key. `root` is the Merkle root of every output of Nexus block `nexusHeight`; a result
+///         is accepted with its proof of inclusion (leaf
+///         `keccak256(keccak256(abi.encode(requestId, functionId, keccak256(output))))`, sorted
+///         pairs, OpenZeppelin's `MerkleProof`), so one signature serves a whole block. Group keys always have an even y (the Nexus DKG normalises
 ///         them), so the key is stored as its x-coordinate alone: one storage slot to read.
 contract NexusGateway {
     struct Signature {
@@ -28,9 +32,7 @@ contract NexusGateway {
         bytes32 functionId;
     }
 
-    bytes32 public constant FULFILLMENT_TYPEHASH = keccak256(
-        "Fulfillment(uint64 epoch,uint256 requestId,bytes32 functionId,bytes32 outputHash,uint64 nexusHeight)"
-    );
+    bytes32 public constant BATCH_TYPEHASH = keccak256("OutputBatch(uint64 epoch,bytes32 root,uint64 nexusHeight)");
     bytes32 public constant ROTATION_TYPEHASH =
         keccak256("KeyRotation(uint64 newEpoch,uint256 newKeyX)");
     bytes32 private constant DOMAIN_TYPEHASH =
@@ -92,13 +94,27 @@ contract NexusGateway {
         emit Requested(id, functionId, msg.sender, callback, input);
     }
 
-    /// @notice Delivers the signed output of request `id`; rejects a bad signature and a request
-    ///         that is unknown or already fulfilled (replay).
-    function fulfill(uint256 id, bytes calldata output, uint64 nexusHeight, Signature calldata sig) external {
+    /// @notice The leaf of request `id`'s output in its block's output batch.
+    function outputLeaf(uint256 id, bytes32 functionId, bytes calldata output) public pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(id, functionId, keccak256(output)))));
+    }
+
+    /// @notice Delivers the output of request `id`, produced in Nexus block `nexusHeight`, with
+    ///         its inclusion `proof` under that block's output root and the group key's signature
+    ///         on the root. Rejects a wrong proof or signature (both surface as
+    ///         `InvalidSignature`: the signed root is not the one the proof leads to) and a
+    ///         request that is unknown or already fulfilled (replay).
+    function fulfill(
+        uint256 id,
+        bytes calldata output,
+        uint64 nexusHeight,
+        bytes32[] calldata proof,
+        Signature calldata sig
+    ) external {
         Request memory req = requests[id];
         if (req.callback == address(0)) revert NotPending(id);
-        bytes32 structHash =
-            keccak256(abi.encode(FULFILLMENT_TYPEHASH, epoch, id, req.functionId, keccak256(output), nexusHeight));
+        bytes32 root = MerkleProof.processProofCalldata(proof, outputLeaf(id, req.functionId, output));
+        bytes32 structHash = keccak256(abi.encode(BATCH_TYPEHASH, epoch, root, nexusHeight));
         if (!verify(_digest(structHash), sig)) revert InvalidSignature();
         delete requests[id];
         // EIP-150 keeps 1/64 back: make sure the callee really gets CALLBACK_GAS_LIMIT.

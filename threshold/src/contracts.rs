@@ -35,7 +35,8 @@ alloy_sol_types::sol! {
         function domainSeparator() external view returns (bytes32);
         function verify(bytes32 digest, GatewaySignature sig) external view returns (bool);
         function request(bytes32 functionId, bytes input, address callback) external returns (uint256 id);
-        function fulfill(uint256 id, bytes output, uint64 nexusHeight, GatewaySignature sig) external;
+        function outputLeaf(uint256 id, bytes32 functionId, bytes output) external pure returns (bytes32);
+        function fulfill(uint256 id, bytes output, uint64 nexusHeight, bytes32[] proof, GatewaySignature sig) external;
         function rotateKey(uint64 newEpoch, uint256 newKeyX, GatewaySignature sig) external;
     }
 

@@ -4,8 +4,9 @@
 //! hashStruct(message))`, with the domain `{name: "NexusGateway", version: "1", chainId,
 //! verifyingContract: gateway}`. The messages:
 //!
-//! - `Fulfillment(uint64 epoch,uint256 requestId,bytes32 functionId,bytes32 outputHash,uint64 nexusHeight)`:
-//!   an output for a gateway request (`outputHash = keccak256(output)`).
+//! - `OutputBatch(uint64 epoch,bytes32 root,uint64 nexusHeight)`: the Merkle root of every output
+//!   of Nexus block `nexusHeight` (leaves and proofs: [`crate::batch`]); the gateway accepts an
+//!   output with its proof of inclusion under a signed root.
 //! - `KeyRotation(uint64 newEpoch,uint256 newKeyX)`: the hand-over, signed by the old epoch's
 //!   key, naming the new group key (group keys always have an even y, see [`crate::dkg`], so
 //!   the x-coordinate names the key).
@@ -22,13 +23,11 @@ use crate::encryption::decode_point;
 use crate::{frost, Bytes, CompressedPoint};
 
 alloy_sol_types::sol! {
-    /// A function output for a gateway request.
+    /// The outputs of one Nexus block.
     #[derive(Debug, PartialEq, Eq)]
-    struct Fulfillment {
+    struct OutputBatch {
         uint64 epoch;
-        uint256 requestId;
-        bytes32 functionId;
-        bytes32 outputHash;
+        bytes32 root;
         uint64 nexusHeight;
     }
 
@@ -68,26 +67,22 @@ pub fn domain(chain_id: u64, gateway: [u8; 20]) -> Eip712Domain {
     }
 }
 
-/// What a gateway output signature covers.
+/// What a gateway output signature covers: the root of one block's outputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OutputMessage {
+pub struct BatchMessage {
     pub chain_id: u64,
     pub gateway: [u8; 20],
     pub epoch: u64,
-    pub request_id: U256,
-    pub function_id: [u8; 32],
-    pub output: Vec<u8>,
+    pub root: [u8; 32],
     pub nexus_height: u64,
 }
 
-impl OutputMessage {
+impl BatchMessage {
     /// The 32 bytes FROST signs.
     pub fn digest(&self) -> [u8; 32] {
-        let msg = Fulfillment {
+        let msg = OutputBatch {
             epoch: self.epoch,
-            requestId: self.request_id,
-            functionId: B256::from(self.function_id),
-            outputHash: alloy_primitives::keccak256(&self.output),
+            root: B256::from(self.root),
             nexusHeight: self.nexus_height,
         };
         msg.eip712_signing_hash(&domain(self.chain_id, self.gateway))
@@ -183,8 +178,8 @@ mod tests {
     #[test]
     fn typehashes_match_the_solidity_strings() {
         assert_eq!(
-            Fulfillment::eip712_encode_type(),
-            "Fulfillment(uint64 epoch,uint256 requestId,bytes32 functionId,bytes32 outputHash,uint64 nexusHeight)"
+            OutputBatch::eip712_encode_type(),
+            "OutputBatch(uint64 epoch,bytes32 root,uint64 nexusHeight)"
         );
         assert_eq!(
             KeyRotation::eip712_encode_type(),
@@ -194,42 +189,32 @@ mod tests {
 
     #[test]
     fn digest_binds_every_field() {
-        let base = OutputMessage {
+        let base = BatchMessage {
             chain_id: 1,
             gateway: [7; 20],
             epoch: 3,
-            request_id: U256::from(9u64),
-            function_id: [1; 32],
-            output: b"out".to_vec(),
+            root: [9; 32],
             nexus_height: 100,
         };
         let d = base.digest();
         let variants = [
-            OutputMessage {
+            BatchMessage {
                 chain_id: 2,
                 ..base.clone()
             },
-            OutputMessage {
+            BatchMessage {
                 gateway: [8; 20],
                 ..base.clone()
             },
-            OutputMessage {
+            BatchMessage {
                 epoch: 4,
                 ..base.clone()
             },
-            OutputMessage {
-                request_id: U256::from(10u64),
+            BatchMessage {
+                root: [10; 32],
                 ..base.clone()
             },
-            OutputMessage {
-                function_id: [2; 32],
-                ..base.clone()
-            },
-            OutputMessage {
-                output: b"ouT".to_vec(),
-                ..base.clone()
-            },
-            OutputMessage {
+            BatchMessage {
                 nexus_height: 101,
                 ..base.clone()
             },

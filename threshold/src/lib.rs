@@ -13,6 +13,7 @@
 //! - [`vote_extension`], [`nonce_store`], [`signing`]: per-height signing (nonce commitments and
 //!   signature shares in vote extensions), durable single-use nonces, aggregation with cheater
 //!   identification, verification.
+//! - [`batch`]: the Merkle tree over one block's outputs whose root the group key signs.
 //! - [`eth`]: EIP-712 digests (what FROST signs is exactly the 32-byte digest), signature and key
 //!   formats the gateway accepts, the key-rotation hand-over message.
 //! - [`contracts`]: alloy `sol!` bindings of the contracts.
@@ -28,6 +29,7 @@
 //! `nexus_threshold::nonces`.
 
 pub mod allocation;
+pub mod batch;
 pub mod contracts;
 pub mod dkg;
 pub mod encryption;

@@ -8,10 +8,11 @@ mod common;
 use alloy_primitives::{Address as EthAddress, Bytes, FixedBytes, U256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use common::*;
+use nexus_threshold::batch::{output_leaf, OutputTree};
 use nexus_threshold::contracts::{
     ExampleConsumer, FrostVerifierHarness, GatewaySignature, NexusGateway,
 };
-use nexus_threshold::eth::{rotation_digest, EthSignature, GroupKey, OutputMessage};
+use nexus_threshold::eth::{rotation_digest, BatchMessage, EthSignature, GroupKey};
 
 const N: [u8; 32] = nexus_threshold::eth::SECP256K1_ORDER;
 
@@ -198,29 +199,18 @@ fn zero_challenge_and_bad_keys_are_rejected() {
     assert!(GroupKey::from_compressed(&nexus_threshold::Bytes(big)).is_err());
 }
 
-fn fulfil_digest(
-    s: &Setup,
-    id: U256,
-    function_id: [u8; 32],
-    output: &[u8],
-    height: u64,
-) -> [u8; 32] {
-    OutputMessage {
+fn batch_digest(s: &Setup, root: [u8; 32], height: u64) -> [u8; 32] {
+    BatchMessage {
         chain_id: s.chain.chain_id(),
         gateway: s.gateway.into_array(),
         epoch: 1,
-        request_id: id,
-        function_id,
-        output: output.to_vec(),
+        root,
         nexus_height: height,
     }
     .digest()
 }
 
-#[test]
-fn request_fulfil_callback_and_replay_rejection() {
-    let mut s = setup(4);
-    let function_id = [0xfa; 32];
+fn ask(s: &mut Setup, function_id: [u8; 32]) -> U256 {
     let ask = s.chain.call(
         s.consumer,
         &ExampleConsumer::askCall {
@@ -234,11 +224,81 @@ fn request_fulfil_callback_and_replay_rejection() {
         .iter()
         .find_map(|l| NexusGateway::Requested::decode_log(l).ok())
         .expect("Requested event");
-    let id = event.id;
     assert_eq!(event.functionId.0, function_id);
     assert_eq!(event.callback, s.consumer);
-    let output = b"\x00\x00\x00\x00\x00\x00\x00\x01".to_vec();
-    let digest = fulfil_digest(&s, id, function_id, &output, 42);
+    event.id
+}
+
+fn leaf(id: U256, function_id: [u8; 32], output: &[u8]) -> [u8; 32] {
+    output_leaf(
+        &id.to_be_bytes::<32>(),
+        &function_id,
+        &alloy_primitives::keccak256(output).0,
+    )
+}
+
+fn fulfil(
+    id: U256,
+    output: &[u8],
+    height: u64,
+    proof: &[[u8; 32]],
+    sig: GatewaySignature,
+) -> NexusGateway::fulfillCall {
+    NexusGateway::fulfillCall {
+        id,
+        output: Bytes::copy_from_slice(output),
+        nexusHeight: height,
+        proof: proof.iter().map(|p| FixedBytes(*p)).collect(),
+        sig,
+    }
+}
+
+#[test]
+fn leaves_and_proofs_agree_with_the_gateway() {
+    let mut s = setup(3);
+    for n in [1usize, 2, 3, 5, 8, 13] {
+        let items: Vec<(U256, [u8; 32], Vec<u8>)> = (0..n)
+            .map(|i| (U256::from(i * 7 + 1), [i as u8; 32], vec![i as u8; i]))
+            .collect();
+        let leaves: Vec<[u8; 32]> = items.iter().map(|(id, f, o)| leaf(*id, *f, o)).collect();
+        let tree = OutputTree::new(&leaves).unwrap();
+        for (i, (id, f, o)) in items.iter().enumerate() {
+            let on_chain: FixedBytes<32> = s.chain.read(
+                s.gateway,
+                &NexusGateway::outputLeafCall {
+                    id: *id,
+                    functionId: FixedBytes(*f),
+                    output: Bytes::copy_from_slice(o),
+                },
+            );
+            assert_eq!(on_chain.0, leaves[i], "leaf {i} of {n}");
+            let proof = tree.proof(i).unwrap();
+            assert_eq!(
+                nexus_threshold::batch::process_proof(&leaves[i], &proof),
+                tree.root()
+            );
+        }
+    }
+}
+
+#[test]
+fn request_fulfil_callback_and_replay_rejection() {
+    let mut s = setup(4);
+    let function_id = [0xfa; 32];
+    // Three requests answered in one Nexus block, beside two outputs of other invocations:
+    // one signature over the block's root serves all three.
+    let ids: Vec<U256> = (0..3).map(|_| ask(&mut s, function_id)).collect();
+    let outputs: Vec<Vec<u8>> = (1..=3u64).map(|v| v.to_be_bytes().to_vec()).collect();
+    let mut leaves: Vec<[u8; 32]> = ids
+        .iter()
+        .zip(&outputs)
+        .map(|(id, o)| leaf(*id, function_id, o))
+        .collect();
+    leaves.insert(1, leaf(U256::from(999u64), [1; 32], b"other"));
+    leaves.push(leaf(U256::from(998u64), [2; 32], b"another"));
+    let position = [0usize, 2, 3];
+    let tree = OutputTree::new(&leaves).unwrap();
+    let digest = batch_digest(&s, tree.root(), 42);
     // The domain's separator agrees with ours.
     let sep: FixedBytes<32> = s
         .chain
@@ -248,53 +308,86 @@ fn request_fulfil_callback_and_replay_rejection() {
         nexus_threshold::eth::domain(s.chain.chain_id(), s.gateway.into_array()).separator()
     );
     let sig = gw_sig(&threshold_sign(&s.dkg, &digest, 9));
-    let fulfil = |height: u64, out: &[u8], sig: GatewaySignature| NexusGateway::fulfillCall {
-        id,
-        output: Bytes::copy_from_slice(out),
-        nexusHeight: height,
-        sig,
+    let (id, output) = (ids[0], &outputs[0]);
+    let proof = tree.proof(position[0]).unwrap();
+    let invalid = |r: &Receipt| {
+        assert!(!r.success);
+        assert_eq!(
+            &r.output[..4],
+            NexusGateway::InvalidSignature::SELECTOR.as_slice()
+        );
     };
-    // Wrong height or output: the digest differs, the signature fails.
-    let r = s.chain.call(s.gateway, &fulfil(43, &output, sig.clone()));
-    assert!(!r.success);
-    assert_eq!(
-        &r.output[..4],
-        NexusGateway::InvalidSignature::SELECTOR.as_slice()
+    // Wrong height, forged output, another leaf's proof, a tampered or shortened proof: the
+    // root or the digest differs, the signature fails.
+    invalid(
+        &s.chain
+            .call(s.gateway, &fulfil(id, output, 43, &proof, sig.clone())),
     );
-    let r = s.chain.call(s.gateway, &fulfil(42, b"forged", sig.clone()));
-    assert!(!r.success);
-    let r = s.chain.call(s.gateway, &fulfil(42, &output, sig.clone()));
-    assert!(r.success, "fulfil: {:?}", r.output);
-    let fulfilled = r
-        .logs
-        .iter()
-        .find_map(|l| NexusGateway::Fulfilled::decode_log(l).ok())
-        .unwrap();
-    assert!(fulfilled.callbackSucceeded);
-    let stored: Bytes = s
-        .chain
-        .read(s.consumer, &ExampleConsumer::resultsCall { id });
-    assert_eq!(stored.as_ref(), output.as_slice());
-    println!(
-        "gas: fulfil (verify + callback storing 8 bytes) = {}",
-        r.gas_used
+    invalid(
+        &s.chain
+            .call(s.gateway, &fulfil(id, b"forged", 42, &proof, sig.clone())),
     );
-    // Replay: same id, same valid signature.
-    let r = s.chain.call(s.gateway, &fulfil(42, &output, sig.clone()));
-    assert!(!r.success);
-    assert_eq!(
-        &r.output[..4],
-        NexusGateway::NotPending::SELECTOR.as_slice()
+    invalid(&s.chain.call(
+        s.gateway,
+        &fulfil(id, output, 42, &tree.proof(1).unwrap(), sig.clone()),
+    ));
+    let mut tampered = proof.clone();
+    tampered[0][31] ^= 1;
+    invalid(
+        &s.chain
+            .call(s.gateway, &fulfil(id, output, 42, &tampered, sig.clone())),
     );
+    invalid(
+        &s.chain
+            .call(s.gateway, &fulfil(id, output, 42, &proof[1..], sig.clone())),
+    );
+    // Another request's output under this request's id.
+    invalid(&s.chain.call(
+        s.gateway,
+        &fulfil(
+            id,
+            &outputs[1],
+            42,
+            &tree.proof(position[1]).unwrap(),
+            sig.clone(),
+        ),
+    ));
+    for (k, (id, output)) in ids.iter().zip(&outputs).enumerate() {
+        let proof = tree.proof(position[k]).unwrap();
+        let r = s
+            .chain
+            .call(s.gateway, &fulfil(*id, output, 42, &proof, sig.clone()));
+        assert!(r.success, "fulfil {k}: {:?}", r.output);
+        let fulfilled = r
+            .logs
+            .iter()
+            .find_map(|l| NexusGateway::Fulfilled::decode_log(l).ok())
+            .unwrap();
+        assert!(fulfilled.callbackSucceeded);
+        let stored: Bytes = s
+            .chain
+            .read(s.consumer, &ExampleConsumer::resultsCall { id: *id });
+        assert_eq!(stored.as_ref(), output.as_slice());
+        println!(
+            "gas: fulfil (proof of {} hashes in a batch of {}, verify, callback storing 8 bytes) = {}",
+            proof.len(),
+            leaves.len(),
+            r.gas_used
+        );
+        // Replay: same id, same valid proof and signature.
+        let r = s
+            .chain
+            .call(s.gateway, &fulfil(*id, output, 42, &proof, sig.clone()));
+        assert!(!r.success);
+        assert_eq!(
+            &r.output[..4],
+            NexusGateway::NotPending::SELECTOR.as_slice()
+        );
+    }
     // Unknown request.
     let r = s.chain.call(
         s.gateway,
-        &NexusGateway::fulfillCall {
-            id: id + U256::from(1u8),
-            output: Bytes::copy_from_slice(&output),
-            nexusHeight: 42,
-            sig,
-        },
+        &fulfil(ids[2] + U256::from(1u8), output, 42, &proof, sig),
     );
     assert!(!r.success);
 }
@@ -312,13 +405,12 @@ fn signature_for_another_gateway_or_chain_is_rejected() {
     );
     assert!(r.success);
     let id = U256::ZERO;
-    let mut other = OutputMessage {
+    let root = leaf(id, [1; 32], b"x");
+    let mut other = BatchMessage {
         chain_id: s.chain.chain_id(),
         gateway: [0x42; 20],
         epoch: 1,
-        request_id: id,
-        function_id: [1; 32],
-        output: b"x".to_vec(),
+        root,
         nexus_height: 1,
     };
     for variant in 0..3 {
@@ -334,17 +426,14 @@ fn signature_for_another_gateway_or_chain_is_rejected() {
             }
         }
         let sig = gw_sig(&threshold_sign(&s.dkg, &other.digest(), 10 + variant));
-        let r = s.chain.call(
-            s.gateway,
-            &NexusGateway::fulfillCall {
-                id,
-                output: Bytes::from_static(b"x"),
-                nexusHeight: 1,
-                sig,
-            },
-        );
+        let r = s.chain.call(s.gateway, &fulfil(id, b"x", 1, &[], sig));
         assert!(!r.success, "variant {variant}");
     }
+    // The right message does verify (the loop above failed for the reasons it names).
+    other.epoch = 1;
+    let sig = gw_sig(&threshold_sign(&s.dkg, &other.digest(), 20));
+    let r = s.chain.call(s.gateway, &fulfil(id, b"x", 1, &[], sig));
+    assert!(r.success, "{:?}", r.output);
 }
 
 #[test]

@@ -475,11 +475,11 @@ pub fn relayer(args: RelayerArgs) -> Result<i32> {
                 }
             };
             let hex_id = hex::encode(id);
-            let item = node
+            let out = node
                 .output(&id)
                 .with_context(|| format!("reading outbox item {hex_id} from {}", args.node))?
                 .ok_or_else(|| anyhow!("unknown outbox item {hex_id}"))?;
-            match relay_item(&eth, gateway, &item, &node) {
+            match relay_item(&eth, gateway, &out, &node) {
                 Ok(Relayed::Fulfilled {
                     tx,
                     callback_succeeded,
@@ -490,7 +490,7 @@ pub fn relayer(args: RelayerArgs) -> Result<i32> {
                     }
                     println!(
                         "{hex_id}: fulfilled request {} in {tx} (callback {})",
-                        super::relayer::request_id(&item),
+                        super::relayer::request_id(&out.item),
                         if callback_succeeded {
                             "succeeded"
                         } else {
@@ -501,7 +501,7 @@ pub fn relayer(args: RelayerArgs) -> Result<i32> {
                 Ok(Relayed::AlreadyFulfilled) => {
                     println!(
                         "{hex_id}: request {} already fulfilled",
-                        super::relayer::request_id(&item)
+                        super::relayer::request_id(&out.item)
                     );
                 }
                 Ok(Relayed::NotSigned) => {

@@ -14,11 +14,11 @@ use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::sol_types::SolEvent;
 use anyhow::{anyhow, bail, Context, Result};
 use nexus_consensus::client::Client;
-use nexus_consensus::threshold::state::{handover_key, Handover, OutboxItem};
+use nexus_consensus::threshold::state::{handover_key, Handover, OutboxItem, SignedOutput};
 use nexus_threshold::contracts::{
     ExampleConsumer, GatewayConstructor, GatewaySignature, NexusGateway,
 };
-use nexus_threshold::eth::{rotation_digest, EthSignature, GroupKey, OutputMessage};
+use nexus_threshold::eth::{rotation_digest, BatchMessage, EthSignature, GroupKey};
 
 use super::client::EthClient;
 
@@ -66,7 +66,7 @@ pub enum Relayed {
     },
     /// The gateway holds no pending request with this id: fulfilled before; nothing sent.
     AlreadyFulfilled,
-    /// The item has no threshold signature yet; nothing sent.
+    /// The item's batch has no threshold signature yet; nothing sent.
     NotSigned,
 }
 
@@ -82,15 +82,17 @@ pub fn request_id(item: &OutboxItem) -> U256 {
     U256::from_be_bytes(item.request_id)
 }
 
-/// Submits `item` to the gateway at `gateway` (rotating the gateway's key first if needed).
+/// Submits `out` (an outbox item, its batch proof and the batch root's signature) to the
+/// gateway at `gateway` (rotating the gateway's key first if needed).
 pub fn relay_item(
     eth: &EthClient,
     gateway: Address,
-    item: &OutboxItem,
+    out: &SignedOutput,
     handovers: &dyn HandoverSource,
 ) -> Result<Relayed> {
+    let item = &out.item;
     let id = request_id(item);
-    let Some(sig) = &item.signature else {
+    let Some(sig) = &out.signature else {
         return Ok(Relayed::NotSigned);
     };
     let pending = eth.call(gateway, &NexusGateway::requestsCall { id })?;
@@ -109,13 +111,14 @@ pub fn relay_item(
             hex::encode(pending.functionId.0)
         );
     }
-    let expected = OutputMessage {
+    if nexus_threshold::batch::process_proof(&item.leaf(), &out.proof) != out.root {
+        bail!("outbox item for request {id} is not in its batch: the proof does not lead to the signed root");
+    }
+    let expected = BatchMessage {
         chain_id: eth.chain_id(),
         gateway: gateway.0 .0,
         epoch: sig.epoch,
-        request_id: id,
-        function_id: item.function_id,
-        output: item.output.clone(),
+        root: out.root,
         nexus_height: item.nexus_height,
     }
     .digest();
@@ -135,6 +138,7 @@ pub fn relay_item(
                 id,
                 output: Bytes::from(item.output.clone()),
                 nexusHeight: item.nexus_height,
+                proof: out.proof.iter().map(|p| B256::from(*p)).collect(),
                 sig: gateway_signature(&sig.signature)?,
             },
         )
@@ -331,7 +335,7 @@ mod tests {
             output: vec![],
             output_hash: [0; 32],
             nexus_height: 1,
-            signature: None,
+            batch_index: 0,
         };
         item.request_id[31] = 7;
         item.request_id[30] = 1;

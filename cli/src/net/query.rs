@@ -321,25 +321,32 @@ fn output(id: &str, wait: u64, node: &NodeArgs) -> Result<i32> {
     }
     let client = node.client();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait);
-    let item = loop {
-        let item = client.output(&raw)?;
-        match &item {
-            Some(i) if i.signature.is_some() => break item,
-            _ if std::time::Instant::now() >= deadline => break item,
+    let out = loop {
+        let out = client.output(&raw)?;
+        match &out {
+            Some(o) if o.signature.is_some() => break out,
+            _ if std::time::Instant::now() >= deadline => break out,
             _ => std::thread::sleep(std::time::Duration::from_millis(250)),
         }
     };
-    let Some(item) = item else {
+    let Some(out) = out else {
         bail!("no output {id} (proven absent)");
     };
+    let item = &out.item;
+    let proof: Vec<String> = out
+        .proof
+        .iter()
+        .map(|p| format!("0x{}", hex::encode(p)))
+        .collect();
     if node.json {
         println!(
             "{}",
             json!({"id": hex::encode(item.id), "request_id": hex::encode(item.request_id),
                    "function": item.function, "function_id": hex::encode(item.function_id),
                    "output": hex::encode(&item.output), "output_hash": hex::encode(item.output_hash),
-                   "nexus_height": item.nexus_height,
-                   "signature": item.signature.as_ref().map(|s| json!({"epoch": s.epoch,
+                   "nexus_height": item.nexus_height, "batch_index": item.batch_index,
+                   "batch_root": hex::encode(out.root), "proof": proof,
+                   "signature": out.signature.as_ref().map(|s| json!({"epoch": s.epoch,
                        "digest": hex::encode(s.digest), "signature": hex::encode(&s.signature), "height": s.height}))})
         );
     } else {
@@ -347,11 +354,17 @@ fn output(id: &str, wait: u64, node: &NodeArgs) -> Result<i32> {
         println!("output       0x{}", hex::encode(&item.output));
         println!("request id   0x{}", hex::encode(item.request_id));
         println!("nexus height {}", item.nexus_height);
-        match &item.signature {
+        println!(
+            "batch        leaf {} under root 0x{}",
+            item.batch_index,
+            hex::encode(out.root)
+        );
+        println!("proof        [{}]", proof.join(", "));
+        match &out.signature {
             Some(s) => {
                 println!("epoch        {}", s.epoch);
                 println!(
-                    "digest       0x{} (EIP-712 Fulfillment)",
+                    "digest       0x{} (EIP-712 OutputBatch)",
                     hex::encode(s.digest)
                 );
                 println!(
@@ -363,5 +376,5 @@ fn output(id: &str, wait: u64, node: &NodeArgs) -> Result<i32> {
             None => println!("signature    not yet (signing takes about two blocks)"),
         }
     }
-    Ok(if item.signature.is_some() { 0 } else { 3 })
+    Ok(if out.signature.is_some() { 0 } else { 3 })
 }

@@ -10,6 +10,7 @@
 //! | `GET /v1/functions/{name}` | owner, code hash, version, configuration |
 //! | `GET /v1/functions/{name}/kv/{key_hex}` | a KV value (404 with a proof of absence if unset) |
 //! | `GET /v1/functions/{name}/fs[/{path}]` | a file (base64) or a directory listing |
+//! | `GET /v1/outputs/{id}` | a function output for Ethereum: batch inclusion proof, signature once signed |
 //! | `GET /openapi.json` | the OpenAPI document |
 //!
 //! JSON shapes are in [`model`]; errors are `{"error": "..."}` with 400 (bad input), 404
@@ -32,6 +33,7 @@ mod error;
 mod functions;
 pub mod model;
 mod openapi;
+mod outputs;
 mod snapshot;
 
 pub use error::ApiError;
@@ -106,6 +108,7 @@ fn route_table() -> Vec<(&'static str, MethodRouter<Ctx>)> {
         ("/v1/functions/{name}/kv/{key_hex}", get(functions::kv)),
         ("/v1/functions/{name}/fs", get(functions::fs_root)),
         ("/v1/functions/{name}/fs/{*path}", get(functions::fs_path)),
+        ("/v1/outputs/{id}", get(outputs::output)),
         ("/openapi.json", get(openapi::document)),
     ]
 }

@@ -168,3 +168,46 @@ pub struct FsResponse {
     /// directory" for a directory.
     pub proof: String,
 }
+
+/// A function output for Ethereum and what `NexusGateway.fulfill(id, output, nexusHeight,
+/// proof, signature)` takes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutputResponse {
+    /// Outbox id, hex.
+    pub id: String,
+    /// `requestId` (uint256, big-endian hex): the gateway request it answers, or the id itself.
+    pub request_id: String,
+    pub function: String,
+    /// `keccak256(function name)`, hex.
+    pub function_id: String,
+    /// The output bytes, hex.
+    pub output: String,
+    /// The block that produced it (`nexusHeight`): its batch.
+    pub nexus_height: u64,
+    /// Its leaf's position in the batch.
+    pub batch_index: u32,
+    /// Merkle root of every output of block `nexus_height`, hex: what the group key signs.
+    pub batch_root: String,
+    /// The leaf's siblings, bottom-up, hex (`fulfill`'s `proof`).
+    pub inclusion_proof: Vec<String>,
+    /// The group key's signature on the batch root; null until signed.
+    pub signature: Option<OutputSignatureJson>,
+    pub height: u64,
+    pub app_hash: String,
+    /// Proof of `thr/out/<id>` (borsh `OutboxItem`).
+    pub item_proof: KeyProof,
+    /// Proof of `thr/batch/<nexus_height>` (borsh `OutputBatch`: leaves, root, signature).
+    pub batch_proof: KeyProof,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutputSignatureJson {
+    /// Key epoch (`OutputBatch.epoch` of the EIP-712 message).
+    pub epoch: u64,
+    /// The EIP-712 digest that was signed, hex.
+    pub digest: String,
+    /// FROST signature, compressed R ‖ z (65 bytes), hex.
+    pub signature: String,
+    /// Height of the block that carried the signature.
+    pub signed_at: u64,
+}

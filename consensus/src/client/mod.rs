@@ -469,17 +469,36 @@ impl Client {
         }
     }
 
-    /// An outbox item (a function output for Ethereum) with its threshold signature once
-    /// signed, proven against a verified app hash. `None` if there is no such output.
+    /// An outbox item (a function output for Ethereum) with its proof of inclusion in its
+    /// block's output batch and the batch root's threshold signature once signed; item and batch
+    /// proven against verified app hashes, the inclusion proof computed here from the batch's
+    /// leaves. `None` if there is no such output.
     pub fn output(
         &self,
         id: &[u8; 32],
-    ) -> Result<Option<crate::threshold::state::OutboxItem>, ClientError> {
-        let key = crate::threshold::state::outbox_key(id);
-        self.get_proven(&key)?
+    ) -> Result<Option<crate::threshold::state::SignedOutput>, ClientError> {
+        use crate::threshold::state::{
+            batch_key, outbox_key, OutboxItem, OutputBatch, SignedOutput,
+        };
+        let Some(raw) = self.get_proven(&outbox_key(id))?.value else {
+            return Ok(None);
+        };
+        let item: OutboxItem = borsh::from_slice(&raw)
+            .map_err(|e| ClientError::Decode(format!("outbox item: {e}")))?;
+        let raw = self
+            .get_proven(&batch_key(item.nexus_height))?
             .value
-            .map(|raw| borsh::from_slice(&raw).map_err(|e| ClientError::Decode(e.to_string())))
-            .transpose()
+            .ok_or_else(|| {
+                ClientError::Decode(format!(
+                    "no output batch for height {} (proven absent)",
+                    item.nexus_height
+                ))
+            })?;
+        let batch: OutputBatch = borsh::from_slice(&raw)
+            .map_err(|e| ClientError::Decode(format!("output batch: {e}")))?;
+        SignedOutput::new(item, &batch)
+            .map(Some)
+            .map_err(ClientError::Decode)
     }
 
     /// What became of gateway request `id` (taken in at which height, its answer's outbox id or

@@ -1,8 +1,11 @@
 //! Signing in the state machine: the outbox, the threshold record the proposer puts first in a
 //! block, and the sessions every node opens and closes deterministically.
 //!
-//! One signature takes three heights after the item is committed at height `H` (the session is
-//! opened by `FinalizeBlock(H)` itself, from commitments already in state):
+//! Outputs are signed by block: every output of block `H` becomes a leaf of the block's
+//! [`OutputBatch`](super::state::OutputBatch), sealed at the end of `FinalizeBlock(H)` and queued
+//! as one signing entry for its Merkle root (see `nexus_threshold::batch`). One signature takes
+//! three heights after the batch is committed at height `H` (the session is opened by
+//! `FinalizeBlock(H)` itself, from commitments already in state):
 //!
 //! 1. `ExtendVote(H+1)`: the chosen signers publish their shares (the session is in committed
 //!    state: nothing uncommitted is signed). Every extension also carries nonce commitments for
@@ -13,7 +16,7 @@
 //!    signatures it aggregated.
 //! 3. `FinalizeBlock(H+2)`: every node checks the record (ProcessProposal rejects a block whose
 //!    record does not check out), pools the new commitments, verifies each included signature
-//!    and stores it next to its outbox item. A session that is due and has no valid signature
+//!    and stores it in its batch. A session that is due and has no valid signature
 //!    is re-aggregated from the recorded shares: invalid shares name their signer, who is
 //!    jailed; cheaters and absentees are left out of the item's next session.
 
@@ -22,7 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use borsh::{BorshDeserialize, BorshSerialize};
 use nexus_runtime::RuntimeError;
 use nexus_store::StateView;
-use nexus_threshold::eth::{rotation_digest, GroupKey, OutputMessage};
+use nexus_threshold::batch::OutputTree;
+use nexus_threshold::eth::{rotation_digest, BatchMessage, GroupKey};
 use nexus_threshold::signing::{
     select_signers, verify_signature, AggregateOutcome, Aggregator, SIGNATURE_BYTES,
 };
@@ -34,7 +38,8 @@ use tendermint_proto::v0_38::types::{BlockIdFlag, CanonicalVoteExtension};
 use tracing::{info, warn};
 
 use super::state::{
-    Handover, ItemSignature, OpenSession, OutboxItem, QueueEntry, Signable, ThresholdState,
+    Handover, ItemSignature, OpenSession, OutboxItem, OutputBatch, QueueEntry, Signable,
+    ThresholdState,
 };
 use crate::address::{keccak256, Address};
 use crate::ethereum::{
@@ -150,7 +155,7 @@ pub fn push_output(
     push_item(view, &origin, output, height)
 }
 
-/// Puts an output in the outbox and queues it for signing; returns its id.
+/// Puts an output in the outbox and its leaf in the block's batch; returns its id.
 pub fn push_item(
     view: &mut StateView,
     origin: &OutputOrigin,
@@ -158,7 +163,7 @@ pub fn push_item(
     height: u64,
 ) -> Result<[u8; 32], RuntimeError> {
     let id = crate::threshold::state::outbox_id(origin.tx_hash, origin.index);
-    let item = OutboxItem {
+    let mut item = OutboxItem {
         id,
         request_id: origin.request_id.unwrap_or(id),
         function: origin.function.to_string(),
@@ -166,12 +171,34 @@ pub fn push_item(
         output: output.to_vec(),
         output_hash: keccak256(output),
         nexus_height: height,
-        signature: None,
+        batch_index: 0,
     };
     let mut ts = ThresholdState::new(view);
+    item.batch_index = ts.push_leaf(height, &item.leaf())?;
     ts.set_outbox_item(&item);
-    ts.enqueue(Signable::Output(id))?;
     Ok(id)
+}
+
+/// End of block `height`: seals the outputs it made into its [`OutputBatch`] and queues the
+/// batch's root for signing. Does nothing for a block without outputs.
+pub fn seal_batch(view: &mut StateView, height: u64) -> Result<(), RuntimeError> {
+    let mut ts = ThresholdState::new(view);
+    let leaves = ts.take_leaves(height)?;
+    if leaves.is_empty() {
+        return Ok(());
+    }
+    let root = OutputTree::new(&leaves)
+        .map_err(|e| RuntimeError::Corrupt(format!("output batch {height}: {e}")))?
+        .root();
+    info!(target: TARGET, height, outputs = leaves.len(), root = %hex::encode(root), "output batch sealed");
+    ts.set_batch(&OutputBatch {
+        height,
+        leaves,
+        root,
+        signature: None,
+    });
+    ts.enqueue(Signable::Batch(height))?;
+    Ok(())
 }
 
 /// The 32 bytes the key of `epoch` signs for a queue entry.
@@ -182,15 +209,13 @@ pub fn digest_for(
     what: &Signable,
 ) -> Result<Option<[u8; 32]>, RuntimeError> {
     match what {
-        Signable::Output(id) => Ok(ts.outbox_item(id)?.map(|item| {
-            OutputMessage {
+        Signable::Batch(height) => Ok(ts.batch(*height)?.map(|batch| {
+            BatchMessage {
                 chain_id: params.eth_chain_id,
                 gateway: params.eth_gateway.0,
                 epoch,
-                request_id: alloy_primitives::U256::from_be_bytes(item.request_id),
-                function_id: item.function_id,
-                output: item.output,
-                nexus_height: item.nexus_height,
+                root: batch.root,
+                nexus_height: batch.height,
             }
             .digest()
         })),
@@ -586,16 +611,16 @@ fn finish_signed(
     };
     ts.delete_queue_entry(open.seq);
     match entry.what {
-        Signable::Output(id) => {
-            if let Some(mut item) = ts.outbox_item(&id)? {
-                item.signature = Some(ItemSignature {
+        Signable::Batch(batch_height) => {
+            if let Some(mut batch) = ts.batch(batch_height)? {
+                batch.signature = Some(ItemSignature {
                     epoch: open.epoch,
                     digest: open.session.message,
                     signature: sig.to_vec(),
                     height,
                 });
-                ts.set_outbox_item(&item);
-                info!(target: TARGET, id = %hex::encode(id), epoch = open.epoch, height, "output signed");
+                ts.set_batch(&batch);
+                info!(target: TARGET, batch = batch_height, outputs = batch.leaves.len(), epoch = open.epoch, height, "output batch signed");
             }
         }
         Signable::Handover { new_epoch } => {
@@ -666,8 +691,14 @@ pub fn open_sessions(
     }
     let mut open_count = ts.sessions()?.len();
     let pending = ts.meta()?.next_epoch;
-    let queue: Vec<(u64, QueueEntry)> = ts
-        .queue()?
+    // At most MAX_OPEN_SESSIONS entries are open, so the first 2 × MAX_OPEN_SESSIONS hold every
+    // entry this block can open; while a hand-over is pending its entry may be further back.
+    let candidates = if pending.is_some() {
+        ts.queue()?
+    } else {
+        ts.queue_head(2 * MAX_OPEN_SESSIONS)?
+    };
+    let queue: Vec<(u64, QueueEntry)> = candidates
         .into_iter()
         .filter(|(_, e)| e.open_slot.is_none())
         .filter(|(_, e)| pending.is_none() || matches!(e.what, Signable::Handover { .. }))

@@ -7,7 +7,9 @@
 //! | `thr/enc/<operator 20>` | the validator's registered encryption key (33 bytes) |
 //! | `thr/dkg` | [`DkgRun`]: the latest DKG (kept after it ends, nodes derive key shares from it) |
 //! | `thr/key/<epoch BE 8>` | [`KeyRecord`]: a finished DKG's public output |
-//! | `thr/out/<id 32>` | [`OutboxItem`]: an output to sign, and its signature once signed |
+//! | `thr/out/<id 32>` | [`OutboxItem`]: an output, and its place in its block's batch |
+//! | `thr/leaf/<height BE 8><index BE 4>` | a leaf of the current block's batch (32 bytes; folded into `thr/batch/` and deleted at the block's end) |
+//! | `thr/batch/<height BE 8>` | [`OutputBatch`]: the leaves and root of a block's outputs, and the root's signature once signed |
 //! | `thr/queue/<seq BE 8>` | [`QueueEntry`]: something waiting for a signature, in order |
 //! | `thr/sess/<slot BE 8>` | [`OpenSession`]: a signing session fixed in state |
 //! | `thr/pool/<slot BE 8><operator 20>` | a validator's published nonce commitments for a slot |
@@ -29,6 +31,8 @@ pub const ENC_KEY_PREFIX: &[u8] = b"thr/enc/";
 pub const DKG_KEY: &[u8] = b"thr/dkg";
 pub const KEY_PREFIX: &[u8] = b"thr/key/";
 pub const OUTBOX_PREFIX: &[u8] = b"thr/out/";
+pub const LEAF_PREFIX: &[u8] = b"thr/leaf/";
+pub const BATCH_PREFIX: &[u8] = b"thr/batch/";
 pub const QUEUE_PREFIX: &[u8] = b"thr/queue/";
 pub const SESSION_PREFIX: &[u8] = b"thr/sess/";
 pub const POOL_PREFIX: &[u8] = b"thr/pool/";
@@ -52,6 +56,8 @@ pub struct Meta {
     pub next_slot: u64,
     /// The next queue sequence number.
     pub next_seq: u64,
+    /// The batch the current block's outputs go into: its height and how many leaves it has.
+    pub open_batch: Option<(u64, u32)>,
 }
 
 /// The latest DKG and when its current phase closes.
@@ -72,10 +78,10 @@ pub struct KeyRecord {
     pub active_from: Option<u64>,
 }
 
-/// A signed output, as a relayer submits it to the gateway.
+/// The group key's signature on a batch root, as a relayer submits it to the gateway.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 pub struct ItemSignature {
-    /// Key epoch (the `epoch` field of the EIP-712 `Fulfillment`).
+    /// Key epoch (the `epoch` field of the EIP-712 `OutputBatch`).
     pub epoch: u64,
     /// The EIP-712 digest that was signed.
     pub digest: [u8; 32],
@@ -99,28 +105,93 @@ pub fn outbox_id(tx_hash: &[u8; 32], index: u32) -> [u8; 32] {
 pub struct OutboxItem {
     /// `keccak256("nexus/outbox/v1" ‖ tx hash ‖ output index BE 4)`.
     pub id: [u8; 32],
-    /// The `requestId` of the `Fulfillment` (a uint256, big-endian). For invocations by
-    /// transaction it is the id itself; gateway requests will carry the gateway's id.
+    /// The `requestId` of the gateway's `fulfill` (a uint256, big-endian). For invocations by
+    /// transaction it is the id itself; gateway requests carry the gateway's id.
     pub request_id: [u8; 32],
     pub function: String,
-    /// `keccak256(function name)`, the `functionId` of the `Fulfillment`.
+    /// `keccak256(function name)`, the `functionId` of the gateway request.
     pub function_id: [u8; 32],
     pub output: Vec<u8>,
-    /// `keccak256(output)`, the `outputHash` of the `Fulfillment`.
+    /// `keccak256(output)`, hashed into the item's leaf.
     pub output_hash: [u8; 32],
-    /// Height of the block that produced the output (`nexusHeight`).
+    /// Height of the block that produced the output (`nexusHeight`): its batch.
     pub nexus_height: u64,
+    /// Position of the item's leaf in its batch.
+    pub batch_index: u32,
+}
+
+impl OutboxItem {
+    /// The item's leaf in its block's batch ([`nexus_threshold::batch::output_leaf`]).
+    pub fn leaf(&self) -> [u8; 32] {
+        nexus_threshold::batch::output_leaf(&self.request_id, &self.function_id, &self.output_hash)
+    }
+}
+
+/// Every output of one block: the leaves in the order the outputs were made, their Merkle
+/// root (what the group key signs, with the height) and, once signed, the signature.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct OutputBatch {
+    pub height: u64,
+    pub leaves: Vec<[u8; 32]>,
+    pub root: [u8; 32],
     pub signature: Option<ItemSignature>,
+}
+
+/// An outbox item with what the gateway needs to accept it: its proof of inclusion under its
+/// block's batch root and, once signed, the group key's signature on that root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SignedOutput {
+    pub item: OutboxItem,
+    /// Root of the item's batch (the outputs of block `item.nexus_height`).
+    pub root: [u8; 32],
+    /// The item's leaf's siblings, bottom-up (`NexusGateway.fulfill`'s `proof`).
+    pub proof: Vec<[u8; 32]>,
+    pub signature: Option<ItemSignature>,
+}
+
+impl SignedOutput {
+    /// Joins an item with its batch, checking that the batch holds the item's leaf at the item's
+    /// index and that the leaves give the batch's root.
+    pub fn new(item: OutboxItem, batch: &OutputBatch) -> Result<Self, String> {
+        if batch.height != item.nexus_height {
+            return Err(format!(
+                "batch of height {} for an output of height {}",
+                batch.height, item.nexus_height
+            ));
+        }
+        if batch.leaves.get(item.batch_index as usize) != Some(&item.leaf()) {
+            return Err(format!(
+                "batch {} does not hold the output's leaf at index {}",
+                batch.height, item.batch_index
+            ));
+        }
+        let tree =
+            nexus_threshold::batch::OutputTree::new(&batch.leaves).map_err(|e| e.to_string())?;
+        if tree.root() != batch.root {
+            return Err(format!(
+                "batch {} leaves do not give its root",
+                batch.height
+            ));
+        }
+        let proof = tree
+            .proof(item.batch_index as usize)
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            item,
+            root: batch.root,
+            proof,
+            signature: batch.signature.clone(),
+        })
+    }
 }
 
 /// What a queue entry asks to have signed.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Signable {
-    Output([u8; 32]),
+    /// The output batch of a block, by height.
+    Batch(u64),
     /// The current key's hand-over to the key of `new_epoch`.
-    Handover {
-        new_epoch: u64,
-    },
+    Handover { new_epoch: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -161,6 +232,17 @@ pub fn key_record_key(epoch: u64) -> Vec<u8> {
 }
 pub fn outbox_key(id: &[u8; 32]) -> Vec<u8> {
     [OUTBOX_PREFIX, id].concat()
+}
+pub fn leaf_key(height: u64, index: u32) -> Vec<u8> {
+    [
+        LEAF_PREFIX,
+        &height.to_be_bytes()[..],
+        &index.to_be_bytes()[..],
+    ]
+    .concat()
+}
+pub fn batch_key(height: u64) -> Vec<u8> {
+    [BATCH_PREFIX, &height.to_be_bytes()[..]].concat()
 }
 pub fn queue_key(seq: u64) -> Vec<u8> {
     [QUEUE_PREFIX, &seq.to_be_bytes()[..]].concat()
@@ -274,11 +356,81 @@ impl<'v> ThresholdState<'v> {
     pub fn set_outbox_item(&mut self, item: &OutboxItem) {
         self.view.put(outbox_key(&item.id), encode(item));
     }
+    /// An outbox item with its batch proof and signature.
+    pub fn signed_output(&self, id: &[u8; 32]) -> Result<Option<SignedOutput>, RuntimeError> {
+        let Some(item) = self.outbox_item(id)? else {
+            return Ok(None);
+        };
+        let batch = self.batch(item.nexus_height)?.ok_or_else(|| {
+            RuntimeError::Corrupt(format!("no output batch for height {}", item.nexus_height))
+        })?;
+        SignedOutput::new(item, &batch)
+            .map(Some)
+            .map_err(RuntimeError::Corrupt)
+    }
 
+    /// Adds `leaf` to the batch of block `height` and returns its index there.
+    pub fn push_leaf(&mut self, height: u64, leaf: &[u8; 32]) -> Result<u32, RuntimeError> {
+        let mut meta = self.meta()?;
+        let index = match meta.open_batch {
+            Some((h, len)) if h == height => len,
+            _ => 0,
+        };
+        let len = index
+            .checked_add(1)
+            .filter(|&l| l as usize <= nexus_threshold::batch::MAX_BATCH_LEAVES)
+            .ok_or_else(|| RuntimeError::Corrupt("a block's output batch is full".into()))?;
+        meta.open_batch = Some((height, len));
+        self.set_meta(&meta);
+        self.view.put(leaf_key(height, index), leaf.to_vec());
+        Ok(index)
+    }
+    /// Takes the leaves pushed for block `height` out of the open batch (empty if none).
+    pub fn take_leaves(&mut self, height: u64) -> Result<Vec<[u8; 32]>, RuntimeError> {
+        let mut meta = self.meta()?;
+        let len = match meta.open_batch {
+            Some((h, len)) if h == height => len,
+            _ => return Ok(Vec::new()),
+        };
+        meta.open_batch = None;
+        self.set_meta(&meta);
+        let mut leaves = Vec::with_capacity(len as usize);
+        for index in 0..len {
+            let key = leaf_key(height, index);
+            let leaf = self
+                .view
+                .get(&key)?
+                .and_then(|raw| <[u8; 32]>::try_from(raw.as_slice()).ok())
+                .ok_or_else(|| RuntimeError::Corrupt(format!("batch {height} leaf {index}")))?;
+            self.view.delete(key);
+            leaves.push(leaf);
+        }
+        Ok(leaves)
+    }
+    pub fn batch(&self, height: u64) -> Result<Option<OutputBatch>, RuntimeError> {
+        self.read("output batch", &batch_key(height))
+    }
+    pub fn set_batch(&mut self, batch: &OutputBatch) {
+        self.view.put(batch_key(batch.height), encode(batch));
+    }
+
+    /// Every queue entry, in order.
     pub fn queue(&self) -> Result<Vec<(u64, QueueEntry)>, RuntimeError> {
         self.scan::<QueueEntry>("queue entry", QUEUE_PREFIX)?
             .into_iter()
             .map(|(k, v)| Ok((be_u64(&k)?, v)))
+            .collect()
+    }
+    /// The first `limit` queue entries, in order.
+    pub fn queue_head(&self, limit: usize) -> Result<Vec<(u64, QueueEntry)>, RuntimeError> {
+        self.view
+            .scan_prefix(QUEUE_PREFIX, None, limit)?
+            .into_iter()
+            .map(|(k, v)| {
+                let entry = borsh::from_slice(&v)
+                    .map_err(|e| RuntimeError::Corrupt(format!("queue entry: {e}")))?;
+                Ok((be_u64(&k[QUEUE_PREFIX.len()..])?, entry))
+            })
             .collect()
     }
     pub fn queue_entry(&self, seq: u64) -> Result<Option<QueueEntry>, RuntimeError> {

@@ -19,14 +19,14 @@ pub use nexus_consensus::ledger::{self, Validator};
 pub use nexus_consensus::params::ChainParams;
 pub use nexus_consensus::query::GroupKeyInfo;
 pub use nexus_consensus::threshold::sessions::{vote_extension_sign_bytes, ThresholdRecord};
-pub use nexus_consensus::threshold::state::{Meta, OutboxItem, ThresholdState};
+pub use nexus_consensus::threshold::state::{Meta, OutboxItem, SignedOutput, ThresholdState};
 pub use nexus_consensus::threshold::ValidatorDuty;
 pub use nexus_consensus::tx::{FunctionSpec, TxBody, TxKind};
 pub use nexus_consensus::{Address, NexusApp};
 pub use nexus_runtime::{Engine, Runtime};
 pub use nexus_store::{StateView, Store};
 pub use nexus_threshold::contracts::{GatewaySignature, NexusGateway};
-pub use nexus_threshold::eth::{rotation_digest, EthSignature, GroupKey, OutputMessage};
+pub use nexus_threshold::eth::{rotation_digest, BatchMessage, EthSignature, GroupKey};
 pub use nexus_threshold::signing::verify_signature;
 pub use nexus_threshold::vote_extension::VoteExtension;
 pub use tendermint_abci::Application;
@@ -484,12 +484,23 @@ impl Net {
         (resp.code == 0).then(|| borsh::from_slice(&resp.value).unwrap())
     }
 
-    pub fn output(&self, id: &[u8; 32]) -> Option<OutboxItem> {
+    /// Output `id` with its batch proof and signature (the item read through `/output/`, as
+    /// clients do).
+    pub fn output(&self, id: &[u8; 32]) -> Option<SignedOutput> {
         let resp = self.reference().app().query(RequestQuery {
             path: format!("/output/{}", hex::encode(id)),
             ..Default::default()
         });
-        (resp.code == 0).then(|| borsh::from_slice(&resp.value).unwrap())
+        if resp.code != 0 {
+            return None;
+        }
+        let item: OutboxItem = borsh::from_slice(&resp.value).unwrap();
+        let mut view = self.reference().view();
+        let batch = ThresholdState::new(&mut view)
+            .batch(item.nexus_height)
+            .unwrap()
+            .expect("an output's batch is sealed in its block");
+        Some(SignedOutput::new(item, &batch).expect("the batch holds the output"))
     }
 
     pub fn validator(&self, op: &Address) -> Validator {
@@ -551,7 +562,7 @@ impl Net {
     }
 
     /// Runs blocks until output `id` is signed; returns it and the height it was signed at.
-    pub fn until_signed(&mut self, id: &[u8; 32], max_blocks: i64) -> (OutboxItem, i64) {
+    pub fn until_signed(&mut self, id: &[u8; 32], max_blocks: i64) -> (SignedOutput, i64) {
         let start = self.height;
         loop {
             let item = self.output(id).expect("the outbox item exists");
@@ -592,17 +603,26 @@ impl Net {
     }
 }
 
-/// Checks an output's signature the way Ethereum will: the EIP-712 digest recomputed from the
-/// item's fields, and FROST verification under the group key of its epoch.
-pub fn assert_verifies(net: &Net, item: &OutboxItem, group_key: &[u8]) {
-    let sig = item.signature.as_ref().unwrap();
-    let digest = OutputMessage {
+/// Checks an output's signature the way Ethereum will: the leaf recomputed from the item's
+/// fields and folded with the proof into the root, the EIP-712 digest of that root, and FROST
+/// verification under the group key of its epoch.
+pub fn assert_verifies(net: &Net, out: &SignedOutput, group_key: &[u8]) {
+    let item = &out.item;
+    let sig = out.signature.as_ref().unwrap();
+    let leaf = nexus_threshold::batch::output_leaf(
+        &item.request_id,
+        &nexus_consensus::address::keccak256(item.function.as_bytes()),
+        &nexus_consensus::address::keccak256(&item.output),
+    );
+    assert_eq!(
+        nexus_threshold::batch::process_proof(&leaf, &out.proof),
+        out.root
+    );
+    let digest = BatchMessage {
         chain_id: net.params.eth_chain_id,
         gateway: net.params.eth_gateway.0,
         epoch: sig.epoch,
-        request_id: alloy_primitives::U256::from_be_bytes(item.request_id),
-        function_id: nexus_consensus::address::keccak256(item.function.as_bytes()),
-        output: item.output.clone(),
+        root: out.root,
         nexus_height: item.nexus_height,
     }
     .digest();

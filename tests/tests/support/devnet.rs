@@ -322,3 +322,67 @@ impl Sender {
         body.sign(&self.key).encode()
     }
 }
+
+/// Polls `cond` every 250 ms until it holds; panics naming `what` after `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Waits (up to `timeout`) for output `id`'s batch to be threshold-signed and checks it the way
+/// Ethereum will: the item's leaf folded with its proof gives the batch root, the EIP-712
+/// digest of that root under the chain's gateway parameters is what was signed, and the
+/// signature verifies under the (proven) group key of its epoch and fails once tampered.
+pub fn signed_output(
+    net: &Devnet,
+    id: &[u8; 32],
+    timeout: Duration,
+) -> nexus_consensus::threshold::state::SignedOutput {
+    let mut out = None;
+    wait_for("the output's threshold signature", timeout, || {
+        out = net.client(0).output(id).unwrap();
+        out.as_ref().is_some_and(|o| o.signature.is_some())
+    });
+    let out = out.unwrap();
+    let item = &out.item;
+    let sig = out.signature.as_ref().unwrap();
+    let leaf = nexus_threshold::batch::output_leaf(
+        &item.request_id,
+        &nexus_consensus::address::keccak256(item.function.as_bytes()),
+        &nexus_consensus::address::keccak256(&item.output),
+    );
+    assert_eq!(
+        nexus_threshold::batch::process_proof(&leaf, &out.proof),
+        out.root
+    );
+    let params = net.client(0).params().unwrap().value;
+    let digest = nexus_threshold::eth::BatchMessage {
+        chain_id: params.eth_chain_id,
+        gateway: params.eth_gateway.0,
+        epoch: sig.epoch,
+        root: out.root,
+        nexus_height: item.nexus_height,
+    }
+    .digest();
+    assert_eq!(digest, sig.digest);
+    // The key of the signature's epoch, proven (the current key may have rotated since).
+    let raw = net
+        .client(0)
+        .get_proven(&nexus_consensus::threshold::state::key_record_key(
+            sig.epoch,
+        ))
+        .unwrap()
+        .value
+        .expect("the key record of the signature's epoch");
+    let record: nexus_consensus::threshold::state::KeyRecord = borsh::from_slice(&raw).unwrap();
+    let point = nexus_threshold::CompressedPoint::from_slice(&record.output.group_key.0).unwrap();
+    nexus_threshold::signing::verify_signature(&point, &digest, &sig.signature)
+        .expect("the group key signed the output batch");
+    let mut tampered = sig.signature.clone();
+    tampered[40] ^= 1;
+    assert!(nexus_threshold::signing::verify_signature(&point, &digest, &tampered).is_err());
+    out
+}

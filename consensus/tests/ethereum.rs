@@ -195,11 +195,22 @@ fn a_request_for_an_unknown_function_or_a_failing_one_is_recorded_and_the_chain_
     net.block(vec![]);
     assert_eq!(next_request(&net), 3);
     let e0 = record(&net, 0).unwrap();
-    assert!(e0.error.unwrap().contains("no function"));
-    assert_eq!(e0.outbox_id, None);
+    let e0_error = e0.error.clone().unwrap();
+    assert!(e0_error.contains("no function"));
     let e1 = record(&net, 1).unwrap();
     assert!(e1.error.is_some(), "a failing invocation is recorded");
-    assert_eq!(e1.outbox_id, None);
     assert!(record(&net, 2).unwrap().outbox_id.is_some());
     assert_eq!(counter(&net), 1, "the failed invocation left no trace");
+    // Both failures are answered on Ethereum with their error, signed like any output.
+    let key = net.group_key().unwrap().group_key;
+    for (rec, r) in [(&e0, &unknown), (&e1, &bad_input)] {
+        let (out, _) = net.until_signed(&rec.outbox_id.expect("a failure answer"), 4);
+        assert!(!out.item.success);
+        assert_eq!(out.item.request_id, request_id_word(rec.request.id));
+        assert_eq!(out.item.function_id, r.function_id);
+        assert_eq!(out.item.output, rec.error.as_ref().unwrap().as_bytes());
+        assert_verifies(&net, &out, &key);
+    }
+    let (ok, _) = net.until_signed(&record(&net, 2).unwrap().outbox_id.unwrap(), 4);
+    assert!(ok.item.success);
 }

@@ -126,6 +126,7 @@ fn signed_item(
         function_id,
         output: output.to_vec(),
         output_hash: keccak256(output).0,
+        success: true,
         nexus_height,
         batch_index: 1,
     };
@@ -287,6 +288,7 @@ fn gateway_round_trip_against_geth() {
             d.gateway,
             &NexusGateway::fulfillCall {
                 id: U256::ZERO,
+                success: true,
                 output: Bytes::from(item0.item.output.clone()),
                 nexusHeight: item0.item.nexus_height,
                 proof: item0.proof.iter().map(|p| B256::from(*p)).collect(),
@@ -783,7 +785,24 @@ fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() 
         &consumer,
     ]);
     assert!(asked.starts_with("request: 1\n"), "{asked}");
-    // The answer is signed by the new key; the relayer sees the gateway a key behind, submits
+    // And one for a function that does not exist: it fails on Nexus and is answered all the
+    // same, with the error.
+    let asked = support::ok_stdout(&[
+        "eth",
+        "request",
+        "--eth-rpc",
+        &geth.url,
+        "--from-key",
+        &hex::encode(user.to_bytes()),
+        "--gateway",
+        &gateway.to_string(),
+        "--function",
+        "no-such-function",
+        "--callback",
+        &consumer,
+    ]);
+    assert!(asked.starts_with("request: 2\n"), "{asked}");
+    // The answers are signed by the new key; the relayer sees the gateway a key behind, submits
     // the network's hand-over (rotateKey: the gateway checks it against the old key), then
     // fulfills.
     let relayed = support::ok_stdout(&[
@@ -798,12 +817,18 @@ fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() 
         &node,
         "--request",
         "1",
+        "--request",
+        "2",
     ]);
     assert!(
         relayed.contains("rotated gateway key to epoch"),
         "{relayed}"
     );
     assert!(relayed.contains("fulfilled request 1"), "{relayed}");
+    assert!(
+        relayed.contains("answered request 2 with its failure on Nexus (no function"),
+        "{relayed}"
+    );
     let gateway_epoch = eth.call(gateway, &NexusGateway::epochCall {}).unwrap();
     assert!(
         gateway_epoch >= new.epoch,
@@ -811,4 +836,16 @@ fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() 
     );
     let answer = consumer_result(&eth, consumer.parse().unwrap(), U256::from(1)).unwrap();
     assert_eq!(answer, 8u64.to_be_bytes(), "7 from request 0, plus 1");
+    let consumer: Address = consumer.parse().unwrap();
+    let error = consumer_result(&eth, consumer, U256::from(2)).unwrap();
+    assert!(
+        String::from_utf8_lossy(&error).contains("no function"),
+        "{error:?}"
+    );
+    assert!(eth
+        .call(consumer, &ExampleConsumer::failedCall { id: U256::from(2) })
+        .unwrap());
+    assert!(!eth
+        .call(consumer, &ExampleConsumer::failedCall { id: U256::from(1) })
+        .unwrap());
 }

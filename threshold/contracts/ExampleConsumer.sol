@@ -7,8 +7,10 @@ import {NexusGateway, INexusConsumer} from "./NexusGateway.sol";
 contract ExampleConsumer is INexusConsumer {
     NexusGateway public immutable gateway;
     mapping(uint256 => bytes) public results;
+    /// Requests answered with an error: `results[id]` holds the error message.
+    mapping(uint256 => bool) public failed;
 
-    event ResultReceived(uint256 indexed id, bytes output);
+    event ResultReceived(uint256 indexed id, bool success, bytes output);
 
     error OnlyGateway();
 
@@ -20,9 +22,10 @@ contract ExampleConsumer is INexusConsumer {
         return gateway.request(functionId, input, address(this));
     }
 
-    function onNexusResult(uint256 id, bytes calldata output) external {
+    function onNexusResult(uint256 id, bool success, bytes calldata output) external {
         if (msg.sender != address(gateway)) revert OnlyGateway();
         results[id] = output;
-        emit ResultReceived(id, output);
+        if (!success) failed[id] = true;
+        emit ResultReceived(id, success, output);
     }
 }

@@ -6,7 +6,10 @@ import {FrostSecp256k1} from "./FrostSecp256k1.sol";
 
 /// @notice Implemented by contracts that receive Nexus function results.
 interface INexusConsumer {
-    function onNexusResult(uint256 id, bytes calldata output) external;
+    /// @param success Whether the function ran and answered: then `output` is its first output;
+    ///        otherwise `output` is Nexus's error message (UTF-8: unknown function, the
+    ///        invocation failed, or it emitted no output), and the request is settled all the same.
+    function onNexusResult(uint256 id, bool success, bytes calldata output) external;
 }
 
 /// @title NexusGateway: requests Nexus Function invocations and accepts their results signed
@@ -17,8 +20,9 @@ interface INexusConsumer {
 ///         `KeyRotation(uint64 newEpoch,uint256 newKeyX)` for the hand-over to the next epoch's
 ///         key. `root` is the Merkle root of every output of Nexus block `nexusHeight`; a result
 ///         is accepted with its proof of inclusion (leaf
-///         `keccak256(keccak256(abi.encode(requestId, functionId, keccak256(output))))`, sorted
-///         pairs, OpenZeppelin's `MerkleProof`), so one signature serves a whole block. Group keys always have an even y (the Nexus DKG normalises
+///         `keccak256(keccak256(abi.encode(requestId, functionId, success, keccak256(output))))`,
+///         sorted pairs, OpenZeppelin's `MerkleProof`), so one signature serves a whole block.
+///         A request that failed on Nexus is answered too (`success` false, the error as output). Group keys always have an even y (the Nexus DKG normalises
 ///         them), so the key is stored as its x-coordinate alone: one storage slot to read.
 contract NexusGateway {
     struct Signature {
@@ -51,7 +55,7 @@ contract NexusGateway {
     event Requested(
         uint256 indexed id, bytes32 indexed functionId, address indexed requester, address callback, bytes input
     );
-    event Fulfilled(uint256 indexed id, bool callbackSucceeded);
+    event Fulfilled(uint256 indexed id, bool success, bool callbackSucceeded);
     event KeyRotated(uint64 indexed epoch, uint256 keyX);
 
     error InvalidPublicKey();
@@ -94,18 +98,24 @@ contract NexusGateway {
         emit Requested(id, functionId, msg.sender, callback, input);
     }
 
-    /// @notice The leaf of request `id`'s output in its block's output batch.
-    function outputLeaf(uint256 id, bytes32 functionId, bytes calldata output) public pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(id, functionId, keccak256(output)))));
+    /// @notice The leaf of request `id`'s answer in its block's output batch.
+    function outputLeaf(uint256 id, bytes32 functionId, bool success, bytes calldata output)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(bytes.concat(keccak256(abi.encode(id, functionId, success, keccak256(output)))));
     }
 
-    /// @notice Delivers the output of request `id`, produced in Nexus block `nexusHeight`, with
+    /// @notice Delivers the answer of request `id` (its output, or with `success` false the
+    ///         error it failed with on Nexus), produced in Nexus block `nexusHeight`, with
     ///         its inclusion `proof` under that block's output root and the group key's signature
     ///         on the root. Rejects a wrong proof or signature (both surface as
     ///         `InvalidSignature`: the signed root is not the one the proof leads to) and a
     ///         request that is unknown or already fulfilled (replay).
     function fulfill(
         uint256 id,
+        bool success,
         bytes calldata output,
         uint64 nexusHeight,
         bytes32[] calldata proof,
@@ -113,16 +123,16 @@ contract NexusGateway {
     ) external {
         Request memory req = requests[id];
         if (req.callback == address(0)) revert NotPending(id);
-        bytes32 root = MerkleProof.processProofCalldata(proof, outputLeaf(id, req.functionId, output));
+        bytes32 root = MerkleProof.processProofCalldata(proof, outputLeaf(id, req.functionId, success, output));
         bytes32 structHash = keccak256(abi.encode(BATCH_TYPEHASH, epoch, root, nexusHeight));
         if (!verify(_digest(structHash), sig)) revert InvalidSignature();
         delete requests[id];
         // EIP-150 keeps 1/64 back: make sure the callee really gets CALLBACK_GAS_LIMIT.
         if (gasleft() < CALLBACK_GAS_LIMIT + CALLBACK_GAS_LIMIT / 63 + 10_000) revert InsufficientCallbackGas();
         (bool ok,) = req.callback.call{gas: CALLBACK_GAS_LIMIT}(
-            abi.encodeCall(INexusConsumer.onNexusResult, (id, output))
+            abi.encodeCall(INexusConsumer.onNexusResult, (id, success, output))
         );
-        emit Fulfilled(id, ok);
+        emit Fulfilled(id, success, ok);
     }
 
     /// @notice Moves to the next epoch's group key, authorised by the current key's signature on

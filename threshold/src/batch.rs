@@ -3,8 +3,8 @@
 //! outputs per block (a FROST session costs a few blocks of vote-extension space, whatever it
 //! signs).
 //!
-//! A leaf binds one output to its request:
-//! `keccak256(keccak256(abi.encode(uint256 requestId, bytes32 functionId, bytes32 outputHash)))`
+//! A leaf binds one answer to its request:
+//! `keccak256(keccak256(abi.encode(uint256 requestId, bytes32 functionId, bool success, bytes32 outputHash)))`
 //! (hashed twice, so a leaf's preimage is 32 bytes and can never be read as an inner node's 64).
 //! Inner nodes hash their two children in sorted order (`keccak256(min ‖ max)`, OpenZeppelin's
 //! `Hashes.commutativeKeccak256`); a node without a sibling moves up unchanged. A proof is the
@@ -14,8 +14,9 @@
 use alloy_primitives::keccak256;
 use rs_merkle::{Hasher, MerkleTree};
 
-/// Most leaves one batch may hold: far above what a block's fuel allows (every output costs
-/// an invocation), and it bounds a proof at 24 hashes.
+/// Most leaves one batch may hold, bounding a proof at 24 hashes. Far above what one block
+/// can produce: every output comes from an invocation (at most 16 outputs each) and a block
+/// holds at most ~9.4 MiB of transactions, i.e. about a million outputs.
 pub const MAX_BATCH_LEAVES: usize = 1 << 24;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -124,7 +125,7 @@ mod tests {
 
     fn leaves(n: usize) -> Vec<[u8; 32]> {
         (0..n as u64)
-            .map(|i| output_leaf(&[1; 32], &[2; 32], &keccak256(i.to_be_bytes()).0))
+            .map(|i| output_leaf(&[1; 32], &[2; 32], true, &keccak256(i.to_be_bytes()).0))
             .collect()
     }
 
@@ -156,10 +157,11 @@ mod tests {
 
     #[test]
     fn leaf_binds_every_field() {
-        let base = output_leaf(&[1; 32], &[2; 32], &[3; 32]);
-        assert_ne!(base, output_leaf(&[9; 32], &[2; 32], &[3; 32]));
-        assert_ne!(base, output_leaf(&[1; 32], &[9; 32], &[3; 32]));
-        assert_ne!(base, output_leaf(&[1; 32], &[2; 32], &[9; 32]));
+        let base = output_leaf(&[1; 32], &[2; 32], true, &[3; 32]);
+        assert_ne!(base, output_leaf(&[9; 32], &[2; 32], true, &[3; 32]));
+        assert_ne!(base, output_leaf(&[1; 32], &[9; 32], true, &[3; 32]));
+        assert_ne!(base, output_leaf(&[1; 32], &[2; 32], false, &[3; 32]));
+        assert_ne!(base, output_leaf(&[1; 32], &[2; 32], true, &[9; 32]));
     }
 
     proptest! {

@@ -18,7 +18,7 @@ alloy_sol_types::sol! {
     /// `NexusGateway.sol` (same ABI).
     interface NexusGateway {
         event Requested(uint256 indexed id, bytes32 indexed functionId, address indexed requester, address callback, bytes input);
-        event Fulfilled(uint256 indexed id, bool callbackSucceeded);
+        event Fulfilled(uint256 indexed id, bool success, bool callbackSucceeded);
         event KeyRotated(uint64 indexed epoch, uint256 keyX);
 
         error InvalidPublicKey();
@@ -35,8 +35,8 @@ alloy_sol_types::sol! {
         function domainSeparator() external view returns (bytes32);
         function verify(bytes32 digest, GatewaySignature sig) external view returns (bool);
         function request(bytes32 functionId, bytes input, address callback) external returns (uint256 id);
-        function outputLeaf(uint256 id, bytes32 functionId, bytes output) external pure returns (bytes32);
-        function fulfill(uint256 id, bytes output, uint64 nexusHeight, bytes32[] proof, GatewaySignature sig) external;
+        function outputLeaf(uint256 id, bytes32 functionId, bool success, bytes output) external pure returns (bytes32);
+        function fulfill(uint256 id, bool success, bytes output, uint64 nexusHeight, bytes32[] proof, GatewaySignature sig) external;
         function rotateKey(uint64 newEpoch, uint256 newKeyX, GatewaySignature sig) external;
     }
 
@@ -48,9 +48,10 @@ alloy_sol_types::sol! {
 
     /// `ExampleConsumer.sol`.
     interface ExampleConsumer {
-        event ResultReceived(uint256 indexed id, bytes output);
+        event ResultReceived(uint256 indexed id, bool success, bytes output);
         function ask(bytes32 functionId, bytes input) external returns (uint256);
         function results(uint256 id) external view returns (bytes);
+        function failed(uint256 id) external view returns (bool);
     }
 
     /// `FrostVerifierHarness.sol`.

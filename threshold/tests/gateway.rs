@@ -230,9 +230,14 @@ fn ask(s: &mut Setup, function_id: [u8; 32]) -> U256 {
 }
 
 fn leaf(id: U256, function_id: [u8; 32], output: &[u8]) -> [u8; 32] {
+    answer_leaf(id, function_id, true, output)
+}
+
+fn answer_leaf(id: U256, function_id: [u8; 32], success: bool, output: &[u8]) -> [u8; 32] {
     output_leaf(
         &id.to_be_bytes::<32>(),
         &function_id,
+        success,
         &alloy_primitives::keccak256(output).0,
     )
 }
@@ -244,8 +249,20 @@ fn fulfil(
     proof: &[[u8; 32]],
     sig: GatewaySignature,
 ) -> NexusGateway::fulfillCall {
+    answer(id, true, output, height, proof, sig)
+}
+
+fn answer(
+    id: U256,
+    success: bool,
+    output: &[u8],
+    height: u64,
+    proof: &[[u8; 32]],
+    sig: GatewaySignature,
+) -> NexusGateway::fulfillCall {
     NexusGateway::fulfillCall {
         id,
+        success,
         output: Bytes::copy_from_slice(output),
         nexusHeight: height,
         proof: proof.iter().map(|p| FixedBytes(*p)).collect(),
@@ -268,6 +285,7 @@ fn leaves_and_proofs_agree_with_the_gateway() {
                 &NexusGateway::outputLeafCall {
                     id: *id,
                     functionId: FixedBytes(*f),
+                    success: true,
                     output: Bytes::copy_from_slice(o),
                 },
             );
@@ -390,6 +408,70 @@ fn request_fulfil_callback_and_replay_rejection() {
         &fulfil(ids[2] + U256::from(1u8), output, 42, &proof, sig),
     );
     assert!(!r.success);
+}
+
+#[test]
+fn a_request_that_failed_on_nexus_is_settled_with_its_error() {
+    let mut s = setup(6);
+    let function_id = [0xfb; 32];
+    let id = ask(&mut s, function_id);
+    let error = b"invocation failed: trap: unreachable".to_vec();
+    let leaves = vec![
+        answer_leaf(id, function_id, false, &error),
+        leaf(U256::from(77u64), [3; 32], b"other"),
+    ];
+    let tree = OutputTree::new(&leaves).unwrap();
+    let sig = gw_sig(&threshold_sign(
+        &s.dkg,
+        &batch_digest(&s, tree.root(), 7),
+        11,
+    ));
+    let proof = tree.proof(0).unwrap();
+    // Claiming success for a failure (or the reverse) is a different leaf: refused.
+    let r = s
+        .chain
+        .call(s.gateway, &answer(id, true, &error, 7, &proof, sig.clone()));
+    assert!(!r.success);
+    assert_eq!(
+        &r.output[..4],
+        NexusGateway::InvalidSignature::SELECTOR.as_slice()
+    );
+    let r = s
+        .chain
+        .call(s.gateway, &answer(id, false, &error, 7, &proof, sig));
+    assert!(r.success, "{:?}", r.output);
+    let fulfilled = r
+        .logs
+        .iter()
+        .find_map(|l| NexusGateway::Fulfilled::decode_log(l).ok())
+        .unwrap();
+    assert!(!fulfilled.success);
+    assert!(fulfilled.callbackSucceeded);
+    let failed: bool = s
+        .chain
+        .read(s.consumer, &ExampleConsumer::failedCall { id });
+    assert!(failed);
+    let stored: Bytes = s
+        .chain
+        .read(s.consumer, &ExampleConsumer::resultsCall { id });
+    assert_eq!(stored.as_ref(), error.as_slice());
+    // Settled: no second answer.
+    assert!(
+        !s.chain
+            .call(
+                s.gateway,
+                &answer(id, false, &error, 7, &proof, sig_again(&s, &tree))
+            )
+            .success
+    );
+}
+
+fn sig_again(s: &Setup, tree: &OutputTree) -> GatewaySignature {
+    gw_sig(&threshold_sign(
+        &s.dkg,
+        &batch_digest(s, tree.root(), 7),
+        12,
+    ))
 }
 
 #[test]

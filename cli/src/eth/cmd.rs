@@ -482,21 +482,27 @@ pub fn relayer(args: RelayerArgs) -> Result<i32> {
             match relay_item(&eth, gateway, &out, &node) {
                 Ok(Relayed::Fulfilled {
                     tx,
+                    success,
                     callback_succeeded,
                     rotated_to,
                 }) => {
                     for epoch in rotated_to {
                         println!("rotated gateway key to epoch {epoch}");
                     }
-                    println!(
-                        "{hex_id}: fulfilled request {} in {tx} (callback {})",
-                        super::relayer::request_id(&out.item),
-                        if callback_succeeded {
-                            "succeeded"
-                        } else {
-                            "failed"
-                        }
-                    );
+                    let id = super::relayer::request_id(&out.item);
+                    let callback = if callback_succeeded {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    };
+                    if success {
+                        println!("{hex_id}: fulfilled request {id} in {tx} (callback {callback})");
+                    } else {
+                        println!(
+                            "{hex_id}: answered request {id} with its failure on Nexus ({}) in {tx} (callback {callback})",
+                            String::from_utf8_lossy(&out.item.output)
+                        );
+                    }
                 }
                 Ok(Relayed::AlreadyFulfilled) => {
                     println!(

@@ -59,6 +59,9 @@ pub enum Relayed {
     /// `fulfill` was sent and included.
     Fulfilled {
         tx: B256,
+        /// Whether the answer was the function's output (`false`: the request failed on Nexus
+        /// and was answered with the error).
+        success: bool,
         /// Whether the consumer's callback succeeded (the request counts as fulfilled either way).
         callback_succeeded: bool,
         /// Epochs the gateway's key was rotated to first.
@@ -136,6 +139,7 @@ pub fn relay_item(
             gateway,
             &NexusGateway::fulfillCall {
                 id,
+                success: item.success,
                 output: Bytes::from(item.output.clone()),
                 nexusHeight: item.nexus_height,
                 proof: out.proof.iter().map(|p| B256::from(*p)).collect(),
@@ -153,6 +157,7 @@ pub fn relay_item(
     tracing::info!(target: TARGET, %id, tx = %receipt.transaction_hash, callback_succeeded, "fulfilled");
     Ok(Relayed::Fulfilled {
         tx: receipt.transaction_hash,
+        success: item.success,
         callback_succeeded,
         rotated_to,
     })
@@ -334,6 +339,7 @@ mod tests {
             function_id: [0; 32],
             output: vec![],
             output_hash: [0; 32],
+            success: true,
             nexus_height: 1,
             batch_index: 0,
         };

@@ -264,10 +264,18 @@ pub fn query(command: QueryCommand) -> Result<i32> {
                 println!("request    {id} (Ethereum block {})", r.request.eth_block);
                 println!("function   0x{}", hex::encode(r.request.function_id));
                 println!("taken in   at height {}", r.height);
-                match (&r.outbox_id, &r.error) {
-                    (Some(o), _) => println!("answer     outbox {}", hex::encode(o)),
-                    (None, Some(e)) => println!("failed     {e}"),
-                    (None, None) => println!("answer     none"),
+                if let Some(e) = &r.error {
+                    println!("failed     {e}");
+                }
+                match &r.outbox_id {
+                    Some(o) if r.error.is_some() => {
+                        println!(
+                            "answer     outbox {} (the error, success = false)",
+                            hex::encode(o)
+                        )
+                    }
+                    Some(o) => println!("answer     outbox {}", hex::encode(o)),
+                    None => println!("answer     none"),
                 }
             }
         }
@@ -344,14 +352,21 @@ fn output(id: &str, wait: u64, node: &NodeArgs) -> Result<i32> {
             json!({"id": hex::encode(item.id), "request_id": hex::encode(item.request_id),
                    "function": item.function, "function_id": hex::encode(item.function_id),
                    "output": hex::encode(&item.output), "output_hash": hex::encode(item.output_hash),
-                   "nexus_height": item.nexus_height, "batch_index": item.batch_index,
+                   "success": item.success, "nexus_height": item.nexus_height, "batch_index": item.batch_index,
                    "batch_root": hex::encode(out.root), "proof": proof,
                    "signature": out.signature.as_ref().map(|s| json!({"epoch": s.epoch,
                        "digest": hex::encode(s.digest), "signature": hex::encode(&s.signature), "height": s.height}))})
         );
     } else {
         println!("function     {}", item.function);
-        println!("output       0x{}", hex::encode(&item.output));
+        if item.success {
+            println!("output       0x{}", hex::encode(&item.output));
+        } else {
+            println!(
+                "failed       {} (answered with success = false)",
+                String::from_utf8_lossy(&item.output)
+            );
+        }
         println!("request id   0x{}", hex::encode(item.request_id));
         println!("nexus height {}", item.nexus_height);
         println!(

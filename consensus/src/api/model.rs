@@ -180,8 +180,10 @@ pub struct OutputResponse {
     pub function: String,
     /// `keccak256(function name)`, hex.
     pub function_id: String,
-    /// The output bytes, hex.
+    /// The output bytes, hex (with `success` false: the error message of a failed request).
     pub output: String,
+    /// `fulfill`'s `success`: false answers a gateway request that failed on Nexus.
+    pub success: bool,
     /// The block that produced it (`nexusHeight`): its batch.
     pub nexus_height: u64,
     /// Its leaf's position in the batch.

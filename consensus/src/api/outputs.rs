@@ -52,6 +52,7 @@ pub async fn output(
             function: item.function.clone(),
             function_id: hex::encode(item.function_id),
             output: hex::encode(&item.output),
+            success: item.success,
             nexus_height: item.nexus_height,
             batch_index: item.batch_index,
             batch_root: hex::encode(out.root),

@@ -1,6 +1,8 @@
 //! Taking agreed gateway requests into a block: each is invoked like an `Invoke` transaction
 //! (its own state layer, [`REQUEST_FUEL_LIMIT`], no Nexus fee) and its first output becomes
-//! the outbox item that answers it on Ethereum.
+//! the outbox item that answers it on Ethereum. A request that fails (unknown function, failed
+//! invocation, no output) is answered too, with `success` false and the error as output, so
+//! the requester always hears back.
 
 use nexus_runtime::{BlockContext, Invocation, Runtime, RuntimeError};
 use nexus_store::StateView;
@@ -8,7 +10,7 @@ use tracing::{info, warn};
 
 use super::state::{EthState, RequestRecord};
 use super::{GatewayRequest, REQUEST_FUEL_LIMIT};
-use crate::threshold::sessions::{push_item, OutputOrigin};
+use crate::threshold::sessions::{push_failure, push_item, OutputOrigin};
 
 const TARGET: &str = "nexus::eth";
 
@@ -44,7 +46,23 @@ pub fn take_in(
         return Ok(());
     };
     for r in requests {
-        let record = invoke_one(view, runtime, block, r, call_index)?;
+        let mut record = invoke_one(view, runtime, block, r, call_index)?;
+        if let Some(error) = &record.error {
+            let tx_hash = request_tx_hash(r.id);
+            // Index u32::MAX: never one of the invocation's own outputs (which were discarded
+            // or, for "no output", do not exist).
+            let function = EthState::new(view)
+                .function_name(&r.function_id)?
+                .unwrap_or_default();
+            let origin = OutputOrigin {
+                function: &function,
+                tx_hash: &tx_hash,
+                index: u32::MAX,
+                request_id: Some(request_id_word(r.id)),
+            };
+            let id = push_failure(view, &origin, r.function_id, error, block.height)?;
+            record.outbox_id = Some(id);
+        }
         match &record.error {
             None => {
                 info!(target: TARGET, id = r.id, height = block.height, "gateway request invoked")

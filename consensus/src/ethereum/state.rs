@@ -33,10 +33,10 @@ pub struct RequestRecord {
     pub request: GatewayRequest,
     /// The Nexus height that took it in.
     pub height: u64,
-    /// The outbox item answering it (its first output), when the invocation succeeded and
-    /// emitted one.
+    /// The outbox item answering it: the invocation's first output, or, when it failed, the
+    /// failure answer (`success` false, the error as output).
     pub outbox_id: Option<[u8; 32]>,
-    /// Why there is no answer (failed invocation, unknown function, no output).
+    /// Why it failed (unknown function, failed invocation, no output); `None` on success.
     pub error: Option<String>,
 }
 

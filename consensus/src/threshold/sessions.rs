@@ -162,14 +162,54 @@ pub fn push_item(
     output: &[u8],
     height: u64,
 ) -> Result<[u8; 32], RuntimeError> {
+    let function_id = keccak256(origin.function.as_bytes());
+    push(view, origin, function_id, true, output, height)
+}
+
+/// Puts the answer of a gateway request that failed on Nexus in the outbox (`success` false,
+/// the error message, cut at [`MAX_FAILURE_ANSWER_BYTES`], as output); returns its id.
+pub fn push_failure(
+    view: &mut StateView,
+    origin: &OutputOrigin,
+    function_id: [u8; 32],
+    error: &str,
+    height: u64,
+) -> Result<[u8; 32], RuntimeError> {
+    let mut end = error.len().min(MAX_FAILURE_ANSWER_BYTES);
+    while !error.is_char_boundary(end) {
+        end -= 1;
+    }
+    push(
+        view,
+        origin,
+        function_id,
+        false,
+        &error.as_bytes()[..end],
+        height,
+    )
+}
+
+/// Longest error message a failed request is answered with on Ethereum (bytes; cut at a
+/// character boundary), so a failure answer costs little calldata.
+pub const MAX_FAILURE_ANSWER_BYTES: usize = 1024;
+
+fn push(
+    view: &mut StateView,
+    origin: &OutputOrigin,
+    function_id: [u8; 32],
+    success: bool,
+    output: &[u8],
+    height: u64,
+) -> Result<[u8; 32], RuntimeError> {
     let id = crate::threshold::state::outbox_id(origin.tx_hash, origin.index);
     let mut item = OutboxItem {
         id,
         request_id: origin.request_id.unwrap_or(id),
         function: origin.function.to_string(),
-        function_id: keccak256(origin.function.as_bytes()),
+        function_id,
         output: output.to_vec(),
         output_hash: keccak256(output),
+        success,
         nexus_height: height,
         batch_index: 0,
     };

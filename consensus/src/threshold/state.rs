@@ -114,6 +114,9 @@ pub struct OutboxItem {
     pub output: Vec<u8>,
     /// `keccak256(output)`, hashed into the item's leaf.
     pub output_hash: [u8; 32],
+    /// Whether this answers with the function's output; `false`: a gateway request that
+    /// failed on Nexus, answered with the error message as `output`.
+    pub success: bool,
     /// Height of the block that produced the output (`nexusHeight`): its batch.
     pub nexus_height: u64,
     /// Position of the item's leaf in its batch.
@@ -123,7 +126,12 @@ pub struct OutboxItem {
 impl OutboxItem {
     /// The item's leaf in its block's batch ([`nexus_threshold::batch::output_leaf`]).
     pub fn leaf(&self) -> [u8; 32] {
-        nexus_threshold::batch::output_leaf(&self.request_id, &self.function_id, &self.output_hash)
+        nexus_threshold::batch::output_leaf(
+            &self.request_id,
+            &self.function_id,
+            self.success,
+            &self.output_hash,
+        )
     }
 }
 

@@ -609,9 +609,16 @@ impl Net {
 pub fn assert_verifies(net: &Net, out: &SignedOutput, group_key: &[u8]) {
     let item = &out.item;
     let sig = out.signature.as_ref().unwrap();
+    let function_id = if item.success {
+        nexus_consensus::address::keccak256(item.function.as_bytes())
+    } else {
+        // A failure answer names the request's function id (the function may not exist).
+        item.function_id
+    };
     let leaf = nexus_threshold::batch::output_leaf(
         &item.request_id,
-        &nexus_consensus::address::keccak256(item.function.as_bytes()),
+        &function_id,
+        item.success,
         &nexus_consensus::address::keccak256(&item.output),
     );
     assert_eq!(

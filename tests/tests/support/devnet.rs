@@ -352,6 +352,7 @@ pub fn signed_output(
     let leaf = nexus_threshold::batch::output_leaf(
         &item.request_id,
         &nexus_consensus::address::keccak256(item.function.as_bytes()),
+        item.success,
         &nexus_consensus::address::keccak256(&item.output),
     );
     assert_eq!(

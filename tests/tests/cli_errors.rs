@@ -347,6 +347,9 @@ fn ethereum_commands_refuse_bad_input() {
         request("0x1234", KEY, &rpc),
         "--gateway \"0x1234\" is not an Ethereum address",
     );
+    let mut greedy = request(GATEWAY, KEY, &rpc);
+    greedy.extend(["--callback-gas".to_string(), "5000001".into()]);
+    run(greedy, "--callback-gas is at most 5000000");
     run(
         request(GATEWAY, "not-a-key", &rpc),
         "neither a 32-byte hex private key nor a readable file",

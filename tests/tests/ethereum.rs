@@ -118,6 +118,21 @@ fn signed_item(
     function_id: [u8; 32],
     output: &[u8],
 ) -> SignedOutput {
+    signed_answer(eth, d, group, epoch, id, function_id, true, output)
+}
+
+/// [`signed_item`] with `success` chosen (false: the answer of a request that failed on Nexus).
+#[allow(clippy::too_many_arguments)]
+fn signed_answer(
+    eth: &EthClient,
+    d: &Deployment,
+    group: &mut Group,
+    epoch: u64,
+    id: u64,
+    function_id: [u8; 32],
+    success: bool,
+    output: &[u8],
+) -> SignedOutput {
     let nexus_height = 40 + id;
     let item = OutboxItem {
         id: keccak256(id.to_be_bytes()).0,
@@ -126,7 +141,7 @@ fn signed_item(
         function_id,
         output: output.to_vec(),
         output_hash: keccak256(output).0,
-        success: true,
+        success,
         nexus_height,
         batch_index: 1,
     };
@@ -224,7 +239,7 @@ fn gateway_round_trip_against_geth() {
         blocks.push(receipt.block_number.unwrap());
     }
     let direct =
-        send_request(&eth, d.gateway, echo, b"third".to_vec(), Address::ZERO).expect("request");
+        send_request(&eth, d.gateway, echo, b"third".to_vec(), Address::ZERO, 0).expect("request");
     assert_eq!(direct.id, U256::from(2u8));
     blocks.push(direct.block);
 
@@ -355,13 +370,44 @@ fn gateway_round_trip_against_geth() {
     ));
     // An item signed by the old key can no longer be used on this gateway.
     let fourth =
-        send_request(&eth, d.gateway, echo, b"fourth".to_vec(), Address::ZERO).expect("request");
+        send_request(&eth, d.gateway, echo, b"fourth".to_vec(), Address::ZERO, 0).expect("request");
     let stale = signed_item(&eth, &d, &mut group, 1, 3, echo, b"FOURTH");
     assert_eq!(fourth.id, U256::from(3u8));
     let e = relay_item(&eth, d.gateway, &stale, &handovers).unwrap_err();
     assert!(
         format!("{e:#}").contains("past the signature's epoch"),
         "{e:#}"
+    );
+    // A request that failed on Nexus is answered with its error: the consumer hears back.
+    // (It stores the error: under geth's current gas schedule the default 200,000 gas does
+    // not cover the new storage slots, so the request asks for more.)
+    let fifth = send_request(
+        &eth,
+        d.gateway,
+        echo,
+        b"fifth".to_vec(),
+        d.consumer,
+        1_000_000,
+    )
+    .expect("request");
+    assert_eq!(fifth.id, U256::from(4u8));
+    let error = format!("no function with id 0x{}", hex::encode(echo));
+    let failure = signed_answer(&eth, &d, &mut next, 2, 4, echo, false, error.as_bytes());
+    let relayed = relay_item(&eth, d.gateway, &failure, &handovers).expect("relay 4");
+    assert!(
+        matches!(
+            relayed,
+            Relayed::Fulfilled {
+                success: false,
+                callback_succeeded: true,
+                ..
+            }
+        ),
+        "{relayed:?}"
+    );
+    assert_eq!(
+        consumer_result(&eth, d.consumer, U256::from(4u8)).unwrap(),
+        error.as_bytes()
     );
 }
 
@@ -800,6 +846,8 @@ fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() 
         "no-such-function",
         "--callback",
         &consumer,
+        "--callback-gas",
+        "1000000",
     ]);
     assert!(asked.starts_with("request: 2\n"), "{asked}");
     // The answers are signed by the new key; the relayer sees the gateway a key behind, submits
@@ -840,7 +888,7 @@ fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() 
     let error = consumer_result(&eth, consumer, U256::from(2)).unwrap();
     assert!(
         String::from_utf8_lossy(&error).contains("no function"),
-        "{error:?}"
+        "{error:?}; relayer said: {relayed}"
     );
     assert!(eth
         .call(consumer, &ExampleConsumer::failedCall { id: U256::from(2) })

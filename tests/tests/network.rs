@@ -90,6 +90,28 @@ fn four_validators_agree_after_a_hundred_invocations() {
         let out = net.cli(i, &["query", "kv", "counter", "count", "--json"]);
         assert!(out.contains("\"value\":\"6400000000000000\""), "{out}");
     }
+    // And through its HTTP API: the proof checks out against the app hash the validators
+    // signed for the height the node answered at (taken from CometBFT, not from the API).
+    for i in 0..4 {
+        let url = format!(
+            "{}/v1/functions/counter/kv/{}",
+            net.api(i),
+            hex::encode("count")
+        );
+        let body: serde_json::Value = ureq::get(&url).call().unwrap().into_json().unwrap();
+        assert_eq!(body["value"], hex::encode(100u64.to_le_bytes()), "{body}");
+        let height = body["height"].as_u64().unwrap();
+        let app_hash = net.client(0).verified_app_hash(height).unwrap();
+        assert_eq!(body["app_hash"], hex::encode(app_hash), "node{i}");
+        let unhex = |v: &serde_json::Value| hex::decode(v.as_str().unwrap()).unwrap();
+        nexus_consensus::query::verify_key(
+            app_hash,
+            &unhex(&body["proof"]["key"]),
+            Some(&unhex(&body["proof"]["value"])),
+            &unhex(&body["proof"]["proof"]),
+        )
+        .expect("the API's proof verifies against the signed app hash");
+    }
 }
 
 #[test]

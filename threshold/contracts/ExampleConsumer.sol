@@ -12,6 +12,10 @@ contract ExampleConsumer is INexusConsumer {
 
     event ResultReceived(uint256 indexed id, bool success, bytes output);
 
+    /// Gas asked for each callback: enough to store an answer of a few hundred bytes where
+    /// new storage slots cost more than 20,000 gas each.
+    uint64 public constant CALLBACK_GAS = 1_000_000;
+
     error OnlyGateway();
 
     constructor(NexusGateway gateway_) {
@@ -19,7 +23,7 @@ contract ExampleConsumer is INexusConsumer {
     }
 
     function ask(bytes32 functionId, bytes calldata input) external returns (uint256) {
-        return gateway.request(functionId, input, address(this));
+        return gateway.request(functionId, input, address(this), CALLBACK_GAS);
     }
 
     function onNexusResult(uint256 id, bool success, bytes calldata output) external {

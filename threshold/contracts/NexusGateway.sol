@@ -22,7 +22,8 @@ interface INexusConsumer {
 ///         is accepted with its proof of inclusion (leaf
 ///         `keccak256(keccak256(abi.encode(requestId, functionId, success, keccak256(output))))`,
 ///         sorted pairs, OpenZeppelin's `MerkleProof`), so one signature serves a whole block.
-///         A request that failed on Nexus is answered too (`success` false, the error as output). Group keys always have an even y (the Nexus DKG normalises
+///         A request that failed on Nexus is answered too (`success` false, the error as output).
+///         Group keys always have an even y (the Nexus DKG normalises
 ///         them), so the key is stored as its x-coordinate alone: one storage slot to read.
 contract NexusGateway {
     struct Signature {
@@ -33,6 +34,8 @@ contract NexusGateway {
 
     struct Request {
         address callback;
+        /// Gas the callback gets (packed with `callback` in one slot).
+        uint64 callbackGas;
         bytes32 functionId;
     }
 
@@ -41,8 +44,10 @@ contract NexusGateway {
         keccak256("KeyRotation(uint64 newEpoch,uint256 newKeyX)");
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
-    /// Gas forwarded to a consumer's callback (a relayer must supply at least this much).
-    uint256 public constant CALLBACK_GAS_LIMIT = 200_000;
+    /// Gas a consumer's callback gets when its request names none (`callbackGas` 0).
+    uint64 public constant DEFAULT_CALLBACK_GAS = 200_000;
+    /// Most gas a request may ask for its callback (a relayer must supply it).
+    uint64 public constant MAX_CALLBACK_GAS = 5_000_000;
     /// Largest request input accepted (bytes), so a request stays cheap to observe.
     uint256 public constant MAX_INPUT_BYTES = 16_384;
 
@@ -64,6 +69,7 @@ contract NexusGateway {
     error NotPending(uint256 id);
     error InputTooLarge(uint256 length);
     error InsufficientCallbackGas();
+    error CallbackGasTooHigh(uint64 requested, uint64 max);
 
     constructor(uint256 initialKeyX, uint64 initialEpoch) {
         if (!FrostSecp256k1.isValidPublicKeyX(initialKeyX)) revert InvalidPublicKey();
@@ -89,12 +95,20 @@ contract NexusGateway {
     }
 
     /// @notice Asks the Nexus network to invoke `functionId` with `input`; the result is delivered
-    ///         to `callback` (or the caller when zero) through `INexusConsumer.onNexusResult`.
-    function request(bytes32 functionId, bytes calldata input, address callback) external returns (uint256 id) {
+    ///         to `callback` (or the caller when zero) through `INexusConsumer.onNexusResult`,
+    ///         with `callbackGas` gas (0: `DEFAULT_CALLBACK_GAS`; at most `MAX_CALLBACK_GAS`).
+    ///         Storage is priced differently across forks: a consumer that stores what it gets
+    ///         should ask for enough gas to store the largest answer it expects.
+    function request(bytes32 functionId, bytes calldata input, address callback, uint64 callbackGas)
+        external
+        returns (uint256 id)
+    {
         if (input.length > MAX_INPUT_BYTES) revert InputTooLarge(input.length);
+        if (callbackGas > MAX_CALLBACK_GAS) revert CallbackGasTooHigh(callbackGas, MAX_CALLBACK_GAS);
+        if (callbackGas == 0) callbackGas = DEFAULT_CALLBACK_GAS;
         if (callback == address(0)) callback = msg.sender;
         id = nextRequestId++;
-        requests[id] = Request({callback: callback, functionId: functionId});
+        requests[id] = Request({callback: callback, callbackGas: callbackGas, functionId: functionId});
         emit Requested(id, functionId, msg.sender, callback, input);
     }
 
@@ -127,9 +141,10 @@ contract NexusGateway {
         bytes32 structHash = keccak256(abi.encode(BATCH_TYPEHASH, epoch, root, nexusHeight));
         if (!verify(_digest(structHash), sig)) revert InvalidSignature();
         delete requests[id];
-        // EIP-150 keeps 1/64 back: make sure the callee really gets CALLBACK_GAS_LIMIT.
-        if (gasleft() < CALLBACK_GAS_LIMIT + CALLBACK_GAS_LIMIT / 63 + 10_000) revert InsufficientCallbackGas();
-        (bool ok,) = req.callback.call{gas: CALLBACK_GAS_LIMIT}(
+        // EIP-150 keeps 1/64 back: make sure the callee really gets the gas it asked for.
+        uint256 callbackGas = req.callbackGas;
+        if (gasleft() < callbackGas + callbackGas / 63 + 10_000) revert InsufficientCallbackGas();
+        (bool ok,) = req.callback.call{gas: callbackGas}(
             abi.encodeCall(INexusConsumer.onNexusResult, (id, success, output))
         );
         emit Fulfilled(id, success, ok);

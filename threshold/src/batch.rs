@@ -56,17 +56,20 @@ fn hash_pair(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
     keccak256(buf).0
 }
 
-/// The leaf of an output: `requestId` as a big-endian uint256, `functionId`, and
+/// The leaf of an answer: `requestId` as a big-endian uint256, `functionId`, whether the
+/// function answered (`success`; otherwise the output is the error) and
 /// `outputHash = keccak256(output)`.
 pub fn output_leaf(
     request_id: &[u8; 32],
     function_id: &[u8; 32],
+    success: bool,
     output_hash: &[u8; 32],
 ) -> [u8; 32] {
-    let mut encoded = [0u8; 96];
+    let mut encoded = [0u8; 128];
     encoded[..32].copy_from_slice(request_id);
     encoded[32..64].copy_from_slice(function_id);
-    encoded[64..].copy_from_slice(output_hash);
+    encoded[95] = u8::from(success);
+    encoded[96..].copy_from_slice(output_hash);
     keccak256(keccak256(encoded)).0
 }
 

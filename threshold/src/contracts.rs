@@ -27,14 +27,17 @@ alloy_sol_types::sol! {
         error NotPending(uint256 id);
         error InputTooLarge(uint256 length);
         error InsufficientCallbackGas();
+        error CallbackGasTooHigh(uint64 requested, uint64 max);
 
         function keyX() external view returns (uint256);
         function epoch() external view returns (uint64);
         function nextRequestId() external view returns (uint256);
-        function requests(uint256 id) external view returns (address callback, bytes32 functionId);
+        function requests(uint256 id) external view returns (address callback, uint64 callbackGas, bytes32 functionId);
+        function DEFAULT_CALLBACK_GAS() external view returns (uint64);
+        function MAX_CALLBACK_GAS() external view returns (uint64);
         function domainSeparator() external view returns (bytes32);
         function verify(bytes32 digest, GatewaySignature sig) external view returns (bool);
-        function request(bytes32 functionId, bytes input, address callback) external returns (uint256 id);
+        function request(bytes32 functionId, bytes input, address callback, uint64 callbackGas) external returns (uint256 id);
         function outputLeaf(uint256 id, bytes32 functionId, bool success, bytes output) external pure returns (bytes32);
         function fulfill(uint256 id, bool success, bytes output, uint64 nexusHeight, bytes32[] proof, GatewaySignature sig) external;
         function rotateKey(uint64 newEpoch, uint256 newKeyX, GatewaySignature sig) external;

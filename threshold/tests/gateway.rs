@@ -415,7 +415,7 @@ fn a_request_that_failed_on_nexus_is_settled_with_its_error() {
     let mut s = setup(6);
     let function_id = [0xfb; 32];
     let id = ask(&mut s, function_id);
-    let error = b"invocation failed: trap: unreachable".to_vec();
+    let error = format!("no function with id 0x{}", hex::encode([0xfb; 32])).into_bytes();
     let leaves = vec![
         answer_leaf(id, function_id, false, &error),
         leaf(U256::from(77u64), [3; 32], b"other"),
@@ -440,6 +440,11 @@ fn a_request_that_failed_on_nexus_is_settled_with_its_error() {
         .chain
         .call(s.gateway, &answer(id, false, &error, 7, &proof, sig));
     assert!(r.success, "{:?}", r.output);
+    println!(
+        "gas: fulfil of a failure answer ({} bytes of error) = {}",
+        error.len(),
+        r.gas_used
+    );
     let fulfilled = r
         .logs
         .iter()
@@ -475,6 +480,57 @@ fn sig_again(s: &Setup, tree: &OutputTree) -> GatewaySignature {
 }
 
 #[test]
+fn a_request_names_its_callback_gas_within_bounds() {
+    let mut s = setup(8);
+    let ask = |s: &mut Setup, gas: u64| {
+        s.chain.call(
+            s.gateway,
+            &NexusGateway::requestCall {
+                functionId: FixedBytes([1; 32]),
+                input: Bytes::new(),
+                callback: s.consumer,
+                callbackGas: gas,
+            },
+        )
+    };
+    let max: u64 = s
+        .chain
+        .read(s.gateway, &NexusGateway::MAX_CALLBACK_GASCall {});
+    let default: u64 = s
+        .chain
+        .read(s.gateway, &NexusGateway::DEFAULT_CALLBACK_GASCall {});
+    let r = ask(&mut s, max + 1);
+    assert!(!r.success);
+    assert_eq!(
+        &r.output[..4],
+        NexusGateway::CallbackGasTooHigh::SELECTOR.as_slice()
+    );
+    assert!(ask(&mut s, 0).success);
+    assert!(ask(&mut s, max).success);
+    let zero: NexusGateway::requestsReturn = s
+        .chain
+        .read(s.gateway, &NexusGateway::requestsCall { id: U256::ZERO });
+    assert_eq!(zero.callbackGas, default);
+    let one: NexusGateway::requestsReturn = s.chain.read(
+        s.gateway,
+        &NexusGateway::requestsCall {
+            id: U256::from(1u8),
+        },
+    );
+    assert_eq!(one.callbackGas, max);
+    assert_eq!(one.callback, s.consumer);
+    // The example consumer asks for its own amount.
+    let id = ask_via_consumer(&mut s);
+    let asked: NexusGateway::requestsReturn =
+        s.chain.read(s.gateway, &NexusGateway::requestsCall { id });
+    assert_eq!(asked.callbackGas, 1_000_000);
+}
+
+fn ask_via_consumer(s: &mut Setup) -> U256 {
+    ask(s, [0xfc; 32])
+}
+
+#[test]
 fn signature_for_another_gateway_or_chain_is_rejected() {
     let mut s = setup(5);
     let r = s.chain.call(
@@ -483,6 +539,7 @@ fn signature_for_another_gateway_or_chain_is_rejected() {
             functionId: FixedBytes([1; 32]),
             input: Bytes::new(),
             callback: s.consumer,
+            callbackGas: 0,
         },
     );
     assert!(r.success);

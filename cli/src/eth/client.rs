@@ -253,7 +253,13 @@ pub fn gateway_error(err: &NexusGateway::NexusGatewayErrors) -> String {
             e.id
         ),
         E::InputTooLarge(e) => format!("InputTooLarge(length: {})", e.length),
-        E::InsufficientCallbackGas(_) => "InsufficientCallbackGas()".into(),
+        E::InsufficientCallbackGas(_) => {
+            "InsufficientCallbackGas() (supply the callback gas the request asked for)".into()
+        }
+        E::CallbackGasTooHigh(e) => format!(
+            "CallbackGasTooHigh(requested: {}, max: {})",
+            e.requested, e.max
+        ),
     }
 }
 

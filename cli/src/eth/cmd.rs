@@ -121,6 +121,9 @@ pub enum EthCommand {
         /// Contract to call back (default: the sender).
         #[arg(long)]
         callback: Option<String>,
+        /// Gas the callback gets (0: the gateway's default, 200,000; at most 5,000,000).
+        #[arg(long, default_value_t = 0)]
+        callback_gas: u64,
     },
 }
 
@@ -265,8 +268,14 @@ pub fn eth(command: EthCommand) -> Result<i32> {
             function,
             input,
             callback,
+            callback_gas,
         } => {
             let gateway = parse_address("--gateway", &gateway)?;
+            if callback_gas > MAX_CALLBACK_GAS {
+                bail!(
+                    "--callback-gas is at most {MAX_CALLBACK_GAS} (the gateway's MAX_CALLBACK_GAS)"
+                );
+            }
             let callback = match callback {
                 Some(c) => parse_address("--callback", &c)?,
                 None => Address::ZERO,
@@ -282,7 +291,14 @@ pub fn eth(command: EthCommand) -> Result<i32> {
             }
             let eth = eth.connect()?;
             let function_id = keccak256(function.as_bytes()).0;
-            let sent = send_request(&eth, gateway, function_id, input.into_bytes(), callback)?;
+            let sent = send_request(
+                &eth,
+                gateway,
+                function_id,
+                input.into_bytes(),
+                callback,
+                callback_gas,
+            )?;
             println!("request: {}", sent.id);
             println!("block: {}", sent.block);
             println!("tx: {}", sent.tx);
@@ -290,6 +306,9 @@ pub fn eth(command: EthCommand) -> Result<i32> {
         }
     }
 }
+
+/// Largest `--callback-gas` (the gateway's `MAX_CALLBACK_GAS`).
+pub const MAX_CALLBACK_GAS: u64 = 5_000_000;
 
 /// Largest `nexus eth fund --ether`.
 pub const MAX_FUND_ETHER: u64 = 1_000_000;

@@ -281,13 +281,15 @@ pub struct SentRequest {
     pub tx: B256,
 }
 
-/// Calls `NexusGateway.request(functionId, input, callback)` (callback zero = the sender).
+/// Calls `NexusGateway.request(functionId, input, callback, callbackGas)` (callback zero = the
+/// sender; callback gas 0 = the gateway's default).
 pub fn send_request(
     eth: &EthClient,
     gateway: Address,
     function_id: [u8; 32],
     input: Vec<u8>,
     callback: Address,
+    callback_gas: u64,
 ) -> Result<SentRequest> {
     if !eth.has_code(gateway)? {
         bail!("no contract at gateway address {gateway}");
@@ -298,6 +300,7 @@ pub fn send_request(
             functionId: B256::from(function_id),
             input: Bytes::from(input),
             callback,
+            callbackGas: callback_gas,
         },
     )?;
     let event = receipt

@@ -175,23 +175,22 @@ pub fn push_failure(
     error: &str,
     height: u64,
 ) -> Result<[u8; 32], RuntimeError> {
-    let mut end = error.len().min(MAX_FAILURE_ANSWER_BYTES);
-    while !error.is_char_boundary(end) {
-        end -= 1;
-    }
-    push(
-        view,
-        origin,
-        function_id,
-        false,
-        &error.as_bytes()[..end],
-        height,
-    )
+    let error = cut_at_char_boundary(error, MAX_FAILURE_ANSWER_BYTES);
+    push(view, origin, function_id, false, error.as_bytes(), height)
 }
 
 /// Longest error message a failed request is answered with on Ethereum (bytes; cut at a
 /// character boundary), so a failure answer costs little calldata.
 pub const MAX_FAILURE_ANSWER_BYTES: usize = 1024;
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn cut_at_char_boundary(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
 
 fn push(
     view: &mut StateView,
@@ -799,6 +798,17 @@ mod tests {
     use crate::address::AccountKey;
     use crate::tx::{TxBody, TxKind};
     use proptest::prelude::*;
+
+    #[test]
+    fn failure_answers_are_cut_on_a_character_boundary() {
+        assert_eq!(cut_at_char_boundary("short", 1024), "short");
+        let long = "é".repeat(MAX_FAILURE_ANSWER_BYTES);
+        let cut = cut_at_char_boundary(&long, MAX_FAILURE_ANSWER_BYTES);
+        assert_eq!(cut.len(), MAX_FAILURE_ANSWER_BYTES);
+        let odd = format!("a{long}");
+        let cut = cut_at_char_boundary(&odd, MAX_FAILURE_ANSWER_BYTES);
+        assert_eq!(cut.len(), MAX_FAILURE_ANSWER_BYTES - 1);
+    }
 
     #[test]
     fn no_signed_transaction_looks_like_a_record() {

@@ -100,7 +100,7 @@ pub fn outbox_id(tx_hash: &[u8; 32], index: u32) -> [u8; 32] {
     crate::address::keccak256(&pre)
 }
 
-/// An output of a successful invocation, to be signed for Ethereum.
+/// An answer to be signed for Ethereum: an invocation's output, or the error of a failed request.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 pub struct OutboxItem {
     /// `keccak256("nexus/outbox/v1" ‖ tx hash ‖ output index BE 4)`.

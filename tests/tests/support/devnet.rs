@@ -97,6 +97,11 @@ impl Devnet {
         self.layout.nodes[i].rpc_url()
     }
 
+    /// Base URL of node `i`'s HTTP/JSON API.
+    pub fn api(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.layout.nodes[i].ports.api)
+    }
+
     pub fn client(&self, i: usize) -> Client {
         Client::new(&self.rpc(i))
     }

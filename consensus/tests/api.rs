@@ -18,6 +18,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+
+#[path = "support/zk_guest.rs"]
+mod zk_guest;
 use std::sync::Arc;
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::{RequestFinalizeBlock, RequestInitChain};
@@ -426,6 +429,49 @@ fn an_output_carries_its_batch_inclusion_proof_and_both_state_proofs_verify() {
     n.error(&format!("/v1/outputs/{}", hex::encode([9u8; 32])), 404);
     n.error("/v1/outputs/1234", 400);
     n.error("/v1/outputs/not-hex", 400);
+}
+
+#[test]
+fn a_zk_job_shows_its_program_reward_and_status_with_a_proof() {
+    use nexus_consensus::zk::state::ZkJob;
+    let n = node(true);
+    let elf = zk_guest::build_echo(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
+    let program = Sha256::digest(&elf).into();
+    let height = n.height();
+    commit_block(
+        &n.app,
+        height + 1,
+        vec![tx(&n.alice, 4, TxKind::DeployZk { elf })],
+    );
+    let app_hash = commit_block(
+        &n.app,
+        height + 2,
+        vec![tx(
+            &n.alice,
+            5,
+            TxKind::RequestProof {
+                program,
+                input: b"hello".to_vec(),
+                reward: 1_000,
+            },
+        )],
+    );
+    let (status, body) = n.get("/v1/zk/jobs/0");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["program"], hex::encode(program));
+    assert_eq!(body["input"], hex::encode(b"hello"));
+    assert_eq!(body["requester"], n.alice.address().to_string());
+    assert_eq!(body["reward"], "1000");
+    assert_eq!(body["status"], "open");
+    assert!(body["result"].is_null());
+    assert_eq!(body["app_hash"], hex::encode(app_hash));
+    let job: ZkJob = borsh::from_slice(&verified(app_hash, &body["proof"]).unwrap()).unwrap();
+    assert_eq!(job.program, program);
+    assert_eq!(job.expires_at, body["expires_at"].as_u64().unwrap());
+    let (status, _) = n.get("/v1/zk/jobs/1");
+    assert_eq!(status, 404);
+    let (status, _) = n.get("/v1/zk/jobs/x");
+    assert_eq!(status, 400);
 }
 
 #[test]

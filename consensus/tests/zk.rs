@@ -9,6 +9,8 @@
 #[path = "../../threshold/tests/common/mod.rs"]
 mod evm;
 mod support;
+#[path = "support/zk_guest.rs"]
+mod zk_guest;
 
 use bytes::Bytes;
 use nexus_consensus::address::AccountKey;
@@ -28,8 +30,7 @@ use nexus_runtime::{Engine, Runtime};
 use nexus_store::Store;
 use nexus_zkvm_bridge::proof::Proof;
 use nexus_zkvm_bridge::{cache, prover, DEFAULT_MAX_CYCLES};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::*;
@@ -59,37 +60,6 @@ fn key_cache() -> PathBuf {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(nexus_zkvm_bridge::witness::sha256(bytes))
-}
-
-/// `zkvm-bridge/guests/echo.c`, compiled the way the guests' Makefile does.
-fn build_echo() -> Vec<u8> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../zkvm-bridge/guests");
-    let out_dir = tmp().join("zk-guests");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let out = out_dir.join(format!("echo-{}", std::process::id()));
-    let status = Command::new("riscv64-unknown-elf-gcc")
-        .args([
-            "-march=rv32im",
-            "-mabi=ilp32",
-            "-nostdlib",
-            "-static",
-            "-O2",
-            "-ffreestanding",
-            "-fno-builtin",
-            "-Wall",
-            "-Werror",
-        ])
-        .arg("-T")
-        .arg(src.join("link.ld"))
-        .arg("-o")
-        .arg(&out)
-        .args([src.join("start.S"), src.join("rt.c"), src.join("echo.c")])
-        .status()
-        .expect("riscv64-unknown-elf-gcc (run deploy/install-deps.sh)");
-    assert!(status.success(), "compiling the echo guest failed");
-    let elf = std::fs::read(&out).unwrap();
-    std::fs::remove_file(&out).ok();
-    elf
 }
 
 /// A real proof of `elf` on `input` with the chain's circuit shape, from the file cache or
@@ -127,7 +97,7 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         key_cache();
-        let elf = build_echo();
+        let elf = zk_guest::build_echo(&tmp());
         let proof = proof_for(&elf, INPUT);
         Fixture { elf, proof }
     })

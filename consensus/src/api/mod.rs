@@ -11,6 +11,7 @@
 //! | `GET /v1/functions/{name}/kv/{key_hex}` | a KV value (404 with a proof of absence if unset) |
 //! | `GET /v1/functions/{name}/fs[/{path}]` | a file (base64) or a directory listing |
 //! | `GET /v1/outputs/{id}` | a function output for Ethereum: batch inclusion proof, signature once signed |
+//! | `GET /v1/zk/jobs/{id}` | a zk proof request: program, reward, deadline, status and result |
 //! | `GET /openapi.json` | the OpenAPI document |
 //!
 //! JSON shapes are in [`model`]; errors are `{"error": "..."}` with 400 (bad input), 404
@@ -35,6 +36,7 @@ pub mod model;
 mod openapi;
 mod outputs;
 mod snapshot;
+mod zk;
 
 pub use error::ApiError;
 pub use openapi::ApiDoc;
@@ -109,6 +111,7 @@ fn route_table() -> Vec<(&'static str, MethodRouter<Ctx>)> {
         ("/v1/functions/{name}/fs", get(functions::fs_root)),
         ("/v1/functions/{name}/fs/{*path}", get(functions::fs_path)),
         ("/v1/outputs/{id}", get(outputs::output)),
+        ("/v1/zk/jobs/{id}", get(zk::job)),
         ("/openapi.json", get(openapi::document)),
     ]
 }

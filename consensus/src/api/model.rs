@@ -213,3 +213,41 @@ pub struct OutputSignatureJson {
     /// Height of the block that carried the signature.
     pub signed_at: u64,
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZkJobResponse {
+    pub id: u64,
+    /// The program to prove: the SHA-256 of its ELF, hex.
+    pub program: String,
+    /// Input, hex.
+    pub input: String,
+    pub requester: String,
+    /// Escrowed reward, decimal string.
+    pub reward: String,
+    pub requested_at: u64,
+    /// Last height a proof is accepted.
+    pub expires_at: u64,
+    /// `open`, `done` or `expired`.
+    pub status: String,
+    /// The verified result (status `done`).
+    pub result: Option<ZkJobResultJson>,
+    /// Height the reward went back to the requester (status `expired`).
+    pub expired_at: Option<u64>,
+    pub height: u64,
+    pub app_hash: String,
+    /// Proof of `zk/job/<id>` (borsh `ZkJob`).
+    pub proof: KeyProof,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ZkJobResultJson {
+    pub prover: String,
+    /// The proved output, hex.
+    pub output: String,
+    pub exit_code: u32,
+    pub cycles: u64,
+    /// Height of the block that verified the proof.
+    pub proved_at: u64,
+    /// The outbox item carrying the output for signing (exit code 0 only), hex.
+    pub outbox_id: Option<String>,
+}

@@ -539,7 +539,7 @@ fn deploy_gateway_takes_the_key_of_a_real_network() {
     let key_hex = hex::encode(key.to_bytes());
     let node = net.rpc(0);
     let deploy = |extra: &[&str]| {
-        let mut args = vec![
+        let mut args: Vec<&str> = vec![
             "eth",
             "deploy-gateway",
             "--eth-rpc",
@@ -721,24 +721,47 @@ fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() 
     assert_eq!(field("gateway:").parse::<Address>().unwrap(), gateway);
     let consumer = field("consumer:");
 
-    // A user asks for counter(by 7), answered to the consumer contract.
+    // `nexus eth request` by the user, and `nexus relayer` by the deployer, with the
+    // arguments every call of this test shares.
     let user = geth.funded_key();
-    let asked = support::ok_stdout(&[
-        "eth",
-        "request",
-        "--eth-rpc",
-        &geth.url,
-        "--from-key",
-        &hex::encode(user.to_bytes()),
-        "--gateway",
-        &gateway.to_string(),
-        "--function",
-        "counter",
-        "--input",
-        r#"{"by": 7}"#,
-        "--callback",
-        &consumer,
-    ]);
+    let user_hex = hex::encode(user.to_bytes());
+    let gateway_arg = gateway.to_string();
+    let eth_request = |function: &str, extra: &[&str]| {
+        let mut args: Vec<&str> = vec![
+            "eth",
+            "request",
+            "--eth-rpc",
+            &geth.url,
+            "--from-key",
+            &user_hex,
+            "--gateway",
+            &gateway_arg,
+            "--function",
+            function,
+            "--callback",
+            &consumer,
+        ];
+        args.extend_from_slice(extra);
+        support::ok_stdout(&args)
+    };
+    let relayer = |extra: &[&str]| {
+        let mut args: Vec<&str> = vec![
+            "relayer",
+            "--eth-rpc",
+            &geth.url,
+            "--from-key",
+            &deployer_hex,
+            "--gateway",
+            &gateway_arg,
+            "--node",
+            &node,
+        ];
+        args.extend_from_slice(extra);
+        support::ok_stdout(&args)
+    };
+
+    // A user asks for counter(by 7), answered to the consumer contract.
+    let asked = eth_request("counter", &["--input", r#"{"by": 7}"#]);
     assert!(asked.starts_with("request: 0\n"), "{asked}");
 
     // Finalized on Ethereum (geth --dev: every 32 blocks), agreed and invoked on Nexus.
@@ -760,38 +783,13 @@ fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() 
     assert!(shown.contains("answer     outbox"), "{shown}");
 
     // The relayer waits for the signature and fulfills; the consumer has the answer.
-    let relayed = support::ok_stdout(&[
-        "relayer",
-        "--eth-rpc",
-        &geth.url,
-        "--from-key",
-        &deployer_hex,
-        "--gateway",
-        &gateway.to_string(),
-        "--node",
-        &node,
-        "--request",
-        "0",
-    ]);
+    let relayed = relayer(&["--request", "0"]);
     assert!(relayed.contains("fulfilled request 0"), "{relayed}");
     assert!(relayed.contains("callback succeeded"), "{relayed}");
     let answer = consumer_result(&eth, consumer.parse().unwrap(), U256::ZERO).unwrap();
     assert_eq!(answer, 7u64.to_be_bytes());
     // Delivered once: a second run finds it fulfilled and sends nothing.
-    let again = support::ok_stdout(&[
-        "relayer",
-        "--eth-rpc",
-        &geth.url,
-        "--from-key",
-        &deployer_hex,
-        "--gateway",
-        &gateway.to_string(),
-        "--node",
-        &node,
-        "--request",
-        "0",
-        "--once",
-    ]);
+    let again = relayer(&["--request", "0", "--once"]);
     assert!(again.contains("already fulfilled"), "{again}");
     // Every validator took the request in at the same height with the same answer.
     for i in 0..4 {
@@ -814,60 +812,16 @@ fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() 
         assert!(start.elapsed() < FINALITY_TIMEOUT, "no key rotation");
         std::thread::sleep(Duration::from_millis(500));
     };
-    let asked = support::ok_stdout(&[
-        "eth",
-        "request",
-        "--eth-rpc",
-        &geth.url,
-        "--from-key",
-        &hex::encode(user.to_bytes()),
-        "--gateway",
-        &gateway.to_string(),
-        "--function",
-        "counter",
-        "--input",
-        r#"{"by": 1}"#,
-        "--callback",
-        &consumer,
-    ]);
+    let asked = eth_request("counter", &["--input", r#"{"by": 1}"#]);
     assert!(asked.starts_with("request: 1\n"), "{asked}");
     // And one for a function that does not exist: it fails on Nexus and is answered all the
     // same, with the error.
-    let asked = support::ok_stdout(&[
-        "eth",
-        "request",
-        "--eth-rpc",
-        &geth.url,
-        "--from-key",
-        &hex::encode(user.to_bytes()),
-        "--gateway",
-        &gateway.to_string(),
-        "--function",
-        "no-such-function",
-        "--callback",
-        &consumer,
-        "--callback-gas",
-        "1000000",
-    ]);
+    let asked = eth_request("no-such-function", &["--callback-gas", "1000000"]);
     assert!(asked.starts_with("request: 2\n"), "{asked}");
     // The answers are signed by the new key; the relayer sees the gateway a key behind, submits
     // the network's hand-over (rotateKey: the gateway checks it against the old key), then
     // fulfills.
-    let relayed = support::ok_stdout(&[
-        "relayer",
-        "--eth-rpc",
-        &geth.url,
-        "--from-key",
-        &deployer_hex,
-        "--gateway",
-        &gateway.to_string(),
-        "--node",
-        &node,
-        "--request",
-        "1",
-        "--request",
-        "2",
-    ]);
+    let relayed = relayer(&["--request", "1", "--request", "2"]);
     assert!(
         relayed.contains("rotated gateway key to epoch"),
         "{relayed}"

@@ -44,7 +44,7 @@ impl ChangeSet {
     }
 
     /// All entries in ascending key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[u8], Option<&[u8]>)> {
         self.entries
             .iter()
             .map(|(k, v)| (k.as_slice(), v.as_deref()))

@@ -19,6 +19,10 @@ pub enum StoreError {
     },
     #[error("store configuration: {0}")]
     Config(String),
+    #[error(
+        "writing committed heights out failed, the store takes no more commits until reopened: {0}"
+    )]
+    WriteBehind(String),
 }
 
 /// Errors of decoding or checking a [`crate::ReadProof`].

@@ -12,10 +12,19 @@ pub(crate) const CF_JMT_VALUES: &str = "jmt_values";
 pub(crate) const CF_JMT_STALE: &str = "jmt_stale";
 /// Metadata: latest height, per-height roots, format version.
 pub(crate) const CF_META: &str = "meta";
+/// Commit records of heights not yet written out: `height (u64 BE)` -> the height's changes
+/// (`changelog` module).
+pub(crate) const CF_CHANGELOG: &str = "changelog";
 
 /// Every column family, in the order they are opened.
-pub(crate) const ALL_CFS: [&str; 5] =
-    [CF_STATE, CF_JMT_NODES, CF_JMT_VALUES, CF_JMT_STALE, CF_META];
+pub(crate) const ALL_CFS: [&str; 6] = [
+    CF_STATE,
+    CF_JMT_NODES,
+    CF_JMT_VALUES,
+    CF_JMT_STALE,
+    CF_META,
+    CF_CHANGELOG,
+];
 
 /// `meta` key of the latest committed height: value `height (u64 BE) || root (32)`.
 pub(crate) const META_LATEST: &[u8] = b"latest";
@@ -24,8 +33,15 @@ pub(crate) const META_FORMAT: &[u8] = b"format";
 /// Prefix of the per-height root keys in `meta`: `root/ || height (u64 BE)` -> root (32).
 pub(crate) const META_ROOT_PREFIX: &[u8] = b"root/";
 
-/// Current on-disk format version.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// `meta` key of the newest height whose flat state, nodes and values are in their column
+/// families: value `u64 BE`. Heights after it up to `latest` have only their changelog record.
+pub(crate) const META_PERSISTED: &[u8] = b"persisted";
+
+/// Current on-disk format version: 2 added the changelog and `persisted`.
+pub(crate) const FORMAT_VERSION: u32 = 2;
+/// Format 1 (every height written out in its commit) opens as format 2 with
+/// `persisted = latest`.
+pub(crate) const FORMAT_VERSION_WRITE_THROUGH: u32 = 1;
 
 /// Length of a `jmt_values` key.
 pub(crate) const VALUE_KEY_LEN: usize = 32 + 8;
@@ -40,6 +56,17 @@ pub(crate) fn root_key(height: u64) -> Vec<u8> {
     k.extend_from_slice(META_ROOT_PREFIX);
     k.extend_from_slice(&height.to_be_bytes());
     k
+}
+
+pub(crate) fn changelog_key(height: u64) -> [u8; 8] {
+    height.to_be_bytes()
+}
+
+pub(crate) fn decode_height(raw: &[u8], what: &str) -> Result<u64, String> {
+    let bytes: [u8; 8] = raw
+        .try_into()
+        .map_err(|_| format!("{what} record has {} bytes, expected 8", raw.len()))?;
+    Ok(u64::from_be_bytes(bytes))
 }
 
 pub(crate) fn value_key(key_hash: &[u8; 32], version: u64) -> [u8; VALUE_KEY_LEN] {

@@ -11,19 +11,18 @@
 //! useful, never invalidated.
 //!
 //! Contents: the nodes written by committed heights, minus the nodes each commit makes stale. A
-//! height's nodes are added while its write batch is being written; if that write fails the
+//! height's nodes are added while its commit record is being written; if that write fails the
 //! whole cache is emptied, so nodes of a height that never became durable are never read.
 //! Bounded by [`NODE_CACHE_CAPACITY`] nodes; when full, new internal nodes are preferred over new
 //! leaves (every update reads the internal nodes above it, but only its own leaf), and a path
 //! already cached is always refreshed.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use rocksdb::DB;
 
-use crate::batch::{NodeSource, TreeDelta};
+use crate::batch::TreeDelta;
 use crate::keys::CF_JMT_NODES;
 use crate::node::{NodePath, TreeNode, NODE_DB_KEY_CAPACITY};
 use crate::StoreError;
@@ -61,7 +60,7 @@ impl Hasher for PathHasher {
     }
 }
 
-type PathMap<V> = HashMap<NodePath, V, BuildHasherDefault<PathHasher>>;
+pub(crate) type PathMap<V> = HashMap<NodePath, V, BuildHasherDefault<PathHasher>>;
 
 pub(crate) struct NodeCache {
     nodes: PathMap<(u64, TreeNode)>,
@@ -96,22 +95,22 @@ impl NodeCache {
     /// Applies a committed (durably written) height: adds its new nodes, internal nodes first,
     /// while there is room (a path already cached is always refreshed), then drops the nodes it
     /// made stale unless a new node took their path.
-    pub(crate) fn apply(&mut self, version: u64, delta: TreeDelta) {
+    pub(crate) fn apply(&mut self, version: u64, delta: &TreeDelta) {
         let TreeDelta {
             new_nodes, stale, ..
         } = delta;
-        let (leaves, internal): (Vec<_>, Vec<_>) =
-            new_nodes.into_iter().partition(|(_, node)| node.is_leaf());
-        for (path, node) in internal.into_iter().chain(leaves) {
+        let internal = new_nodes.iter().filter(|(_, node)| !node.is_leaf());
+        let leaves = new_nodes.iter().filter(|(_, node)| node.is_leaf());
+        for (path, node) in internal.chain(leaves) {
             if self.nodes.len() >= self.capacity {
-                if let Some(slot) = self.nodes.get_mut(&path) {
-                    *slot = (version, node);
+                if let Some(slot) = self.nodes.get_mut(path) {
+                    *slot = (version, node.clone());
                 }
                 continue;
             }
-            self.nodes.insert(path, (version, node));
+            self.nodes.insert(*path, (version, node.clone()));
         }
-        for (v, path) in &stale {
+        for (v, path) in stale {
             if self.get(*v, path).is_some() {
                 self.nodes.remove(path);
             }
@@ -140,27 +139,5 @@ pub(crate) fn read_node(
         Some(raw) => TreeNode::decode(&raw)
             .map(Some)
             .map_err(|e| StoreError::Corrupt(format!("tree node at version {version}: {e}"))),
-    }
-}
-
-/// A [`NodeSource`] that answers from a [`NodeCache`] and falls back to RocksDB.
-pub(crate) struct CachedSource<'a> {
-    pub(crate) db: &'a DB,
-    pub(crate) cache: &'a NodeCache,
-}
-
-impl NodeSource for CachedSource<'_> {
-    fn node(&self, version: u64, path: &NodePath) -> Result<Cow<'_, TreeNode>, StoreError> {
-        if let Some(node) = self.cache.get(version, path) {
-            return Ok(Cow::Borrowed(node));
-        }
-        read_node(self.db, version, path)?
-            .map(Cow::Owned)
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "missing tree node at version {version}, depth {}",
-                    path.len()
-                ))
-            })
     }
 }

@@ -49,13 +49,27 @@ fn read_varint32(bytes: &[u8]) -> Option<u32> {
 pub(crate) struct RawBatch {
     rep: Vec<u8>,
     count: u32,
+    /// `(offset, records before it)` of every `chunk_records`-th record (see
+    /// [`RawBatch::into_chunks`]).
+    chunk_starts: Vec<(usize, u32)>,
+    chunk_records: u32,
 }
 
 impl RawBatch {
     pub(crate) fn with_capacity(bytes: usize) -> Self {
+        Self::with_chunks(bytes, u32::MAX)
+    }
+
+    /// A batch that [`RawBatch::into_chunks`] can split every `chunk_records` records.
+    pub(crate) fn with_chunks(bytes: usize, chunk_records: u32) -> Self {
         let mut rep = Vec::with_capacity(HEADER_BYTES + bytes);
         rep.resize(HEADER_BYTES, 0);
-        Self { rep, count: 0 }
+        Self {
+            rep,
+            count: 0,
+            chunk_starts: Vec::new(),
+            chunk_records: chunk_records.max(1),
+        }
     }
 
     fn varint32(&mut self, mut v: u32) {
@@ -74,6 +88,9 @@ impl RawBatch {
     }
 
     fn record(&mut self, cf: u32, default_type: u8, cf_type: u8) {
+        if self.count > 0 && self.count.is_multiple_of(self.chunk_records) {
+            self.chunk_starts.push((self.rep.len(), self.count));
+        }
         if cf == 0 {
             self.rep.push(default_type);
         } else {
@@ -124,6 +141,24 @@ impl RawBatch {
         self.rep[COUNT_OFFSET..HEADER_BYTES].copy_from_slice(&self.count.to_le_bytes());
         WriteBatch::from_data(&self.rep)
     }
+
+    /// The records as consecutive write batches of at most `chunk_records` records each, in
+    /// order (one batch if the batch was not made by [`RawBatch::with_chunks`]).
+    pub(crate) fn into_chunks(self) -> Vec<WriteBatch> {
+        let mut bounds = self.chunk_starts.clone();
+        bounds.push((self.rep.len(), self.count));
+        let mut chunks = Vec::with_capacity(bounds.len());
+        let (mut start, mut before) = (HEADER_BYTES, 0u32);
+        for (end, records_before_end) in bounds {
+            let mut rep = Vec::with_capacity(HEADER_BYTES + end - start);
+            rep.resize(HEADER_BYTES, 0);
+            rep[COUNT_OFFSET..].copy_from_slice(&(records_before_end - before).to_le_bytes());
+            rep.extend_from_slice(&self.rep[start..end]);
+            chunks.push(WriteBatch::from_data(&rep));
+            (start, before) = (end, records_before_end);
+        }
+        chunks
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +204,42 @@ mod tests {
         db.write(ours).unwrap();
         let cf = db.cf_handle("cf7").unwrap();
         assert_eq!(db.get_cf(cf, b"k").unwrap(), Some(vec![7u8; 35]));
+    }
+
+    #[test]
+    fn chunks_hold_every_record_once_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        let db = DB::open(&opts, dir.path()).unwrap();
+        for (records, per_chunk) in [(0u32, 3u32), (1, 3), (3, 3), (7, 3), (10, 1), (5, 100)] {
+            let mut ours = RawBatch::with_chunks(0, per_chunk);
+            let mut whole = WriteBatch::default();
+            for i in 0..records {
+                let key = format!("{per_chunk}/{i:03}");
+                ours.put(0, key.as_bytes(), &i.to_le_bytes()).unwrap();
+                whole.put(key.as_bytes(), i.to_le_bytes());
+            }
+            let chunks = ours.into_chunks();
+            assert_eq!(chunks.len(), records.div_ceil(per_chunk).max(1) as usize);
+            assert!(chunks.iter().all(|c| c.len() <= per_chunk as usize));
+            let joined: Vec<u8> = chunks
+                .iter()
+                .flat_map(|c| c.data()[HEADER_BYTES..].to_vec())
+                .collect();
+            assert_eq!(joined, whole.data()[HEADER_BYTES..]);
+            assert_eq!(
+                chunks.iter().map(WriteBatch::len).sum::<usize>(),
+                records as usize
+            );
+            for chunk in chunks {
+                db.write(chunk).unwrap();
+            }
+            for i in 0..records {
+                let key = format!("{per_chunk}/{i:03}");
+                assert_eq!(db.get(key).unwrap(), Some(i.to_le_bytes().to_vec()));
+            }
+        }
     }
 
     #[test]

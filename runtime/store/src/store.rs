@@ -2,29 +2,33 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
 
 use jmt::{JellyfishMerkleTree, KeyHash};
 use rocksdb::{ColumnFamily, Direction, IteratorMode, ReadOptions, WriteOptions, DB};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info};
 
 use crate::batch::{update_tree, TreeDelta};
+use crate::changelog::{self, Entry};
 use crate::db_options::{cf_descriptors, db_options};
+use crate::fault::{Fault, FaultPoint};
 use crate::hashing::hash_changes;
 use crate::keys::{
-    decode_latest, decode_root, encode_latest, encode_value_into, root_key, value_key, CF_META,
-    CF_STATE, FORMAT_VERSION, META_FORMAT, META_LATEST,
+    changelog_key, decode_height, decode_latest, decode_root, encode_latest, root_key,
+    CF_CHANGELOG, CF_META, CF_STATE, FORMAT_VERSION, FORMAT_VERSION_WRITE_THROUGH, META_FORMAT,
+    META_LATEST, META_PERSISTED,
 };
 use crate::node::{NodePath, TreeNode};
-use crate::node_cache::{CachedSource, NodeCache, NODE_CACHE_CAPACITY};
+use crate::node_cache::{NodeCache, NODE_CACHE_CAPACITY};
+use crate::pending::{LayeredSource, LayeredTreeReader, PendingHeight};
+use crate::persist::{run_persister, write_out, WriteBehind, MAX_PENDING_HEIGHTS};
 use crate::raw_batch::RawBatch;
 use crate::tree::{tree_err, write_delta, CfIds, DbTreeReader, TreeHasher};
 use crate::{ChangeSet, KeyValues, ReadProof, StateRead, StoreError};
 
-/// Write-batch bytes reserved per change beyond its key and value (record headers, the
-/// versioned-value key) and per new tree node (key and a typical encoded node).
-const BATCH_BYTES_PER_CHANGE: usize = 64;
-const BATCH_BYTES_PER_NODE: usize = 320;
+/// Write-batch bytes reserved beyond the changelog record in a commit (root, `latest`).
+const COMMIT_RECORD_OVERHEAD: usize = 256;
 
 /// tracing target of this crate.
 pub const TRACING_TARGET: &str = "nexus::store";
@@ -37,70 +41,6 @@ pub const MAX_KEY_BYTES: usize = 64 * 1024;
 
 /// Largest state value the store accepts.
 pub const MAX_VALUE_BYTES: usize = 16 * 1024 * 1024;
-
-/// Environment variable naming a fault to inject into [`Store::commit`] (tests only; read once
-/// by [`Store::open`]).
-///
-/// Values: `abort_before_write` (abort just before the height's write batch is written),
-/// `abort_after_write` (abort right after it is durably written, before `commit` returns), each
-/// optionally followed by `@<height>` to fire only when committing that height (otherwise the
-/// first commit fires). The process dies with `std::process::abort()`.
-pub const FAULT_ENV: &str = "NEXUS_STORE_FAULT";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FaultPoint {
-    BeforeWrite,
-    AfterWrite,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Fault {
-    point: FaultPoint,
-    height: Option<u64>,
-}
-
-impl Fault {
-    fn parse(spec: &str) -> Result<Option<Fault>, StoreError> {
-        let spec = spec.trim();
-        if spec.is_empty() {
-            return Ok(None);
-        }
-        let (name, height) = match spec.split_once('@') {
-            Some((name, h)) => {
-                let h = h
-                    .parse::<u64>()
-                    .map_err(|_| StoreError::Config(format!("bad height in {FAULT_ENV}={spec}")))?;
-                (name, Some(h))
-            }
-            None => (spec, None),
-        };
-        let point = match name {
-            "abort_before_write" => FaultPoint::BeforeWrite,
-            "abort_after_write" => FaultPoint::AfterWrite,
-            _ => return Err(StoreError::Config(format!("unknown {FAULT_ENV}={spec}"))),
-        };
-        Ok(Some(Fault { point, height }))
-    }
-
-    fn from_env() -> Result<Option<Fault>, StoreError> {
-        match std::env::var(FAULT_ENV) {
-            Ok(spec) => Fault::parse(&spec),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                Err(StoreError::Config(format!("{FAULT_ENV} is not UTF-8")))
-            }
-        }
-    }
-
-    fn fire(fault: Option<Fault>, point: FaultPoint, height: u64) {
-        if let Some(f) = fault {
-            if f.point == point && f.height.is_none_or(|h| h == height) {
-                warn!(target: TRACING_TARGET, ?point, height, "injected fault: aborting");
-                std::process::abort();
-            }
-        }
-    }
-}
 
 /// Result of committing one height.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,17 +59,35 @@ struct Tip {
 ///
 /// Reads through [`StateRead`] see the latest committed height. Historical reads and proofs are
 /// available for every committed height (nothing is pruned yet).
+///
+/// Dropping the store writes out every committed height still held in memory (see
+/// [`Store::flush`]); a crash instead leaves them to be replayed by the next [`Store::open`].
 pub struct Store {
-    db: DB,
+    db: Arc<DB>,
     path: PathBuf,
     /// Serializes commits (and makes `commit` take `&self`).
     commit_lock: Mutex<()>,
     tip: RwLock<Tip>,
     /// Column family ids for write-batch records.
     cfs: CfIds,
-    /// Nodes of the latest tree, read by the next commit (only `commit` uses it).
+    /// Nodes of the latest tree, read by the next commit (only commits and replay use it).
     node_cache: Mutex<NodeCache>,
+    /// Committed heights not yet written out, and the persister thread writing them.
+    write_behind: Arc<WriteBehind>,
+    persister: Option<JoinHandle<()>>,
     fault: Option<Fault>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.write_behind.shutdown();
+        if let Some(persister) = self.persister.take() {
+            if persister.join().is_err() {
+                error!(target: TRACING_TARGET, path = %self.path.display(),
+                       "persister thread panicked; the next open replays the changelog");
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Store {
@@ -148,9 +106,16 @@ impl Store {
     ///
     /// A fresh store is initialised at height 0 with the empty-tree root. An existing one is
     /// checked: the recorded latest height must have a tree root equal to the recorded root.
+    ///
+    /// Committed heights whose write-out did not finish before a crash are replayed from their
+    /// changelog records first (each checked against its recorded root).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let fault = Fault::from_env()?;
-        let db = DB::open_cf_descriptors(&db_options(), path, cf_descriptors()?)?;
+        let db = Arc::new(DB::open_cf_descriptors(
+            &db_options(),
+            path,
+            cf_descriptors()?,
+        )?);
         let cfs = CfIds::of(&db)?;
         let mut store = Store {
             db,
@@ -162,13 +127,21 @@ impl Store {
                 root: EMPTY_ROOT,
             }),
             node_cache: Mutex::new(NodeCache::new(NODE_CACHE_CAPACITY)),
+            write_behind: Arc::new(WriteBehind::default()),
+            persister: None,
             fault,
         };
         let tip = match store.db.get_cf(store.cf(CF_META)?, META_LATEST)? {
             None => store.init_genesis()?,
-            Some(raw) => store.check_existing(&raw)?,
+            Some(raw) => store.recover(&raw)?,
         };
         *store.tip.get_mut().unwrap_or_else(PoisonError::into_inner) = tip;
+        let (db, queue) = (store.db.clone(), store.write_behind.clone());
+        let persister = std::thread::Builder::new()
+            .name("nexus-store-persist".into())
+            .spawn(move || run_persister(db, cfs, queue, fault))
+            .map_err(|e| StoreError::WriteBehind(format!("starting the persister: {e}")))?;
+        store.persister = Some(persister);
         info!(target: TRACING_TARGET, path = %path.display(), height = tip.height,
               root = %hex::encode(tip.root), fault = ?store.fault, "store opened");
         Ok(store)
@@ -193,6 +166,7 @@ impl Store {
         batch.put(meta, META_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
         batch.put(meta, &root_key(0), &EMPTY_ROOT)?;
         batch.put(meta, META_LATEST, &encode_latest(0, &EMPTY_ROOT))?;
+        batch.put(meta, META_PERSISTED, &0u64.to_be_bytes())?;
         self.db.write_opt(batch.into_write_batch(), &sync_write())?;
         Ok(Tip {
             height: 0,
@@ -200,19 +174,42 @@ impl Store {
         })
     }
 
-    fn check_existing(&self, latest_raw: &[u8]) -> Result<Tip, StoreError> {
+    /// Opens an existing database: checks its format, replays the heights committed after the
+    /// last written-out one, and checks the tree root of the latest height.
+    fn recover(&self, latest_raw: &[u8]) -> Result<Tip, StoreError> {
         let meta = self.cf(CF_META)?;
         let format = self
             .db
             .get_cf(meta, META_FORMAT)?
             .ok_or_else(|| StoreError::Corrupt("missing format version".into()))?;
-        if format.as_slice() != FORMAT_VERSION.to_be_bytes() {
+        let (height, root) = decode_latest(latest_raw).map_err(StoreError::Corrupt)?;
+        if format.as_slice() == FORMAT_VERSION_WRITE_THROUGH.to_be_bytes() {
+            // Format 1 wrote every height out in its commit.
+            let mut batch = RawBatch::with_capacity(64);
+            batch.put(self.cfs.meta, META_FORMAT, &FORMAT_VERSION.to_be_bytes())?;
+            batch.put(self.cfs.meta, META_PERSISTED, &height.to_be_bytes())?;
+            self.db.write_opt(batch.into_write_batch(), &sync_write())?;
+            info!(target: TRACING_TARGET, height, "upgraded on-disk format 1 to 2");
+        } else if format.as_slice() != FORMAT_VERSION.to_be_bytes() {
             return Err(StoreError::Corrupt(format!(
                 "unsupported on-disk format {}",
                 hex::encode(format)
             )));
         }
-        let (height, root) = decode_latest(latest_raw).map_err(StoreError::Corrupt)?;
+        let persisted_raw = self
+            .db
+            .get_cf(meta, META_PERSISTED)?
+            .ok_or_else(|| StoreError::Corrupt("missing written-out height".into()))?;
+        let persisted =
+            decode_height(&persisted_raw, "written-out height").map_err(StoreError::Corrupt)?;
+        if persisted > height {
+            return Err(StoreError::Corrupt(format!(
+                "written-out height {persisted} is above the latest committed height {height}"
+            )));
+        }
+        for h in persisted + 1..=height {
+            self.replay(h)?;
+        }
         let reader = DbTreeReader { db: &self.db };
         let tree = JellyfishMerkleTree::<_, TreeHasher>::new(&reader);
         let tree_root = tree
@@ -225,6 +222,57 @@ impl Store {
             )));
         }
         Ok(Tip { height, root })
+    }
+
+    /// Rebuilds committed height `height` from its changelog record and writes it out (synced).
+    fn replay(&self, height: u64) -> Result<(), StoreError> {
+        let raw = self
+            .db
+            .get_cf(self.cf(CF_CHANGELOG)?, changelog_key(height))?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("no changelog record for committed height {height}"))
+            })?;
+        let entries = changelog::decode(&raw)
+            .map_err(|e| StoreError::Corrupt(format!("changelog of height {height}: {e}")))?;
+        let recorded_root = self.root_hash_at_unchecked(height)?;
+        let mut cache = self
+            .node_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (pending, _) = self.compute_height(height, entries, &cache, &[])?;
+        if pending.root != recorded_root {
+            return Err(StoreError::Corrupt(format!(
+                "replaying height {height} gives root {}, the commit recorded {}",
+                hex::encode(pending.root),
+                hex::encode(recorded_root)
+            )));
+        }
+        write_out(&self.db, &self.cfs, &pending, true)?;
+        cache.apply(height, pending.delta());
+        info!(target: TRACING_TARGET, height, changes = pending.len(),
+              "replayed a committed height from its changelog record");
+        Ok(())
+    }
+
+    /// Hashes `entries` (ascending keys) and computes the tree of `height` over the node cache,
+    /// the `pending` heights and RocksDB. Also returns the time spent hashing.
+    fn compute_height(
+        &self,
+        height: u64,
+        entries: Vec<Entry>,
+        cache: &NodeCache,
+        pending: &[Arc<PendingHeight>],
+    ) -> Result<(PendingHeight, std::time::Duration), StoreError> {
+        let started = std::time::Instant::now();
+        let hashed = hash_changes(entries.iter().map(|(k, v)| (k.as_slice(), v.as_deref())))?;
+        let hashing = started.elapsed();
+        let source = LayeredSource {
+            db: &self.db,
+            cache,
+            pending,
+        };
+        let delta = update_tree(&source, height, &hashed.ops)?;
+        Ok((PendingHeight::new(height, entries, &hashed, delta), hashing))
     }
 
     fn cf(&self, name: &str) -> Result<&ColumnFamily, StoreError> {
@@ -266,6 +314,10 @@ impl Store {
     /// State root of a committed height.
     pub fn root_hash_at(&self, height: u64) -> Result<[u8; 32], StoreError> {
         self.check_height(height)?;
+        self.root_hash_at_unchecked(height)
+    }
+
+    fn root_hash_at_unchecked(&self, height: u64) -> Result<[u8; 32], StoreError> {
         let raw = self
             .db
             .get_cf(self.cf(CF_META)?, root_key(height))?
@@ -277,7 +329,15 @@ impl Store {
     pub fn get_at(&self, key: &[u8], height: u64) -> Result<Option<Vec<u8>>, StoreError> {
         self.check_height(height)?;
         let key_hash = KeyHash::with::<TreeHasher>(key);
-        DbTreeReader { db: &self.db }.value_at(height, &key_hash.0)
+        let pending = self.write_behind.snapshot();
+        self.tree_reader(&pending).value_at(height, &key_hash.0)
+    }
+
+    fn tree_reader<'a>(&'a self, pending: &'a [Arc<PendingHeight>]) -> LayeredTreeReader<'a> {
+        LayeredTreeReader {
+            db: DbTreeReader { db: &self.db },
+            pending,
+        }
     }
 
     /// The value of `key` as of committed `height`, with a proof against
@@ -289,20 +349,26 @@ impl Store {
     ) -> Result<(Option<Vec<u8>>, ReadProof), StoreError> {
         self.check_height(height)?;
         let key_hash = KeyHash::with::<TreeHasher>(key);
-        let reader = DbTreeReader { db: &self.db };
+        let pending = self.write_behind.snapshot();
+        let reader = self.tree_reader(&pending);
         let tree = JellyfishMerkleTree::<_, TreeHasher>::new(&reader);
         let (value, proof) = tree.get_with_proof(key_hash, height).map_err(tree_err)?;
         Ok((value, ReadProof::new(proof)))
     }
 
-    /// Commits `changes` as height `latest + 1`: flat state, tree nodes, versioned values, stale
-    /// node index and metadata go to disk in one synced write batch. An empty change set still
-    /// makes a new height, with the previous root.
+    /// Commits `changes` as height `latest + 1` and returns once it is durable: the changes
+    /// (changelog record), the new root and the `latest` marker go to disk in one small synced
+    /// write batch; the height's flat state, tree nodes and versioned values are written out
+    /// behind it by the persister thread (see `persist`) and served from memory until then. An
+    /// empty change set still makes a new height, with the previous root.
+    ///
+    /// Waits for the persister while [`MAX_PENDING_HEIGHTS`] heights are waiting.
     pub fn commit(&self, changes: ChangeSet) -> Result<CommitInfo, StoreError> {
         let _guard = self
             .commit_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        self.write_behind.wait_for_room(MAX_PENDING_HEIGHTS)?;
         let prev = self.tip();
         let height = prev
             .height
@@ -310,26 +376,23 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("height overflow".into()))?;
         let started = std::time::Instant::now();
 
-        let mut change_bytes = 0usize;
         for (key, value) in changes.iter() {
             check_len("key", key.len(), MAX_KEY_BYTES)?;
-            let value_len = value.map_or(0, <[u8]>::len);
-            check_len("value", value_len, MAX_VALUE_BYTES)?;
-            change_bytes += key.len() + value_len;
+            check_len("value", value.map_or(0, <[u8]>::len), MAX_VALUE_BYTES)?;
         }
+        let mut record = Vec::with_capacity(changelog::encoded_len(changes.iter()));
+        changelog::encode_into(changes.iter(), &mut record).map_err(StoreError::Corrupt)?;
         let n_changes = changes.len();
-        let hashed = hash_changes(&changes)?;
+        let entries: Vec<Entry> = changes.into_entries().into_iter().collect();
+
         let mut cache = self
             .node_cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let hashed_done = started.elapsed();
-        let source = CachedSource {
-            db: &self.db,
-            cache: &cache,
-        };
-        let delta = update_tree(&source, height, &hashed.ops)?;
-        let root = delta.root;
+        let pending_now = self.write_behind.snapshot();
+        let (pending, hashing) = self.compute_height(height, entries, &cache, &pending_now)?;
+        drop(pending_now);
+        let root = pending.root;
         let tree_done = started.elapsed();
         if n_changes == 0 && root != prev.root {
             return Err(StoreError::Tree(format!(
@@ -337,36 +400,21 @@ impl Store {
             )));
         }
         let cfs = &self.cfs;
-        let mut batch = RawBatch::with_capacity(
-            2 * change_bytes
-                + n_changes * BATCH_BYTES_PER_CHANGE
-                + delta.new_nodes.len() * BATCH_BYTES_PER_NODE,
-        );
-        for (key, value) in changes.iter() {
-            match value {
-                Some(v) => batch.put(cfs.state, key, v)?,
-                None => batch.delete(cfs.state, key)?,
-            }
-        }
-        write_delta(&mut batch, cfs, height, &delta)?;
-        for (op, value) in hashed.ops.iter().zip(&hashed.values) {
-            let key = value_key(&op.key_hash, height);
-            let len = 1 + value.map_or(0, <[u8]>::len);
-            batch.put_with(cfs.values, &key, len, |out| encode_value_into(*value, out))?;
-        }
+        let mut batch = RawBatch::with_capacity(record.len() + COMMIT_RECORD_OVERHEAD);
+        batch.put(cfs.changelog, &changelog_key(height), &record)?;
         batch.put(cfs.meta, &root_key(height), &root)?;
         batch.put(cfs.meta, META_LATEST, &encode_latest(height, &root))?;
+        drop(record);
         let batch = batch.into_write_batch();
 
-        let batch_done = started.elapsed();
-        let new_nodes = delta.new_nodes.len();
         Fault::fire(self.fault, FaultPoint::BeforeWrite, height);
-        // The cache takes the new nodes while RocksDB writes the batch (both are CPU-bound, and
-        // the cache is only read by commits, which hold its lock). Should the write fail, the
-        // cache may hold nodes of a height that does not exist: it is emptied.
+        // The cache takes the new nodes while RocksDB writes the record (the cache is only read
+        // by commits, which hold its lock). Should the write fail, the cache may hold nodes of a
+        // height that does not exist: it is emptied.
         let cache_ref = &mut *cache;
+        let pending_ref = &pending;
         let (written, applied) = std::thread::scope(|s| {
-            let applier = s.spawn(move || cache_ref.apply(height, delta));
+            let applier = s.spawn(move || cache_ref.apply(height, pending_ref.delta()));
             let written = self.db.write_opt(batch, &sync_write());
             (written, applier.join())
         });
@@ -379,16 +427,24 @@ impl Store {
             return Err(e.into());
         }
         Fault::fire(self.fault, FaultPoint::AfterWrite, height);
+        let new_nodes = pending.delta().new_nodes.len();
+        // Queued before the tip moves: a reader that sees height `height` finds its changes.
+        self.write_behind.push(Arc::new(pending));
         drop(cache);
 
         *self.tip.write().unwrap_or_else(PoisonError::into_inner) = Tip { height, root };
         debug!(target: TRACING_TARGET, height, changes = n_changes, root = %hex::encode(root),
-               hash_us = hashed_done.as_micros() as u64,
-               tree_us = (tree_done - hashed_done).as_micros() as u64,
-               batch_us = (batch_done - tree_done).as_micros() as u64,
-               write_us = (started.elapsed() - batch_done).as_micros() as u64,
+               hash_us = hashing.as_micros() as u64,
+               tree_us = (tree_done - hashing).as_micros() as u64,
+               write_us = (started.elapsed() - tree_done).as_micros() as u64,
                new_nodes, "committed");
         Ok(CommitInfo { height, root })
+    }
+
+    /// Blocks until every committed height is written out to its column families (the
+    /// changelog is then empty); the persister's error if a write-out failed.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.write_behind.wait_empty()
     }
 }
 
@@ -437,25 +493,27 @@ impl Store {
             .height
             .checked_add(1)
             .ok_or_else(|| StoreError::Corrupt("height overflow".into()))?;
-        let hashed = hash_changes(changes)?;
+        let hashed = hash_changes(changes.iter())?;
         let cache = self
             .node_cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let source = CachedSource {
+        let pending = self.write_behind.snapshot();
+        let source = LayeredSource {
             db: &self.db,
             cache: &cache,
+            pending: &pending,
         };
         Ok(update_tree(&source, height, &hashed.ops)?.root)
     }
 }
 
-impl StateRead for Store {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get_cf(self.cf(CF_STATE)?, key)?)
-    }
+/// Entries the flat state is read in per RocksDB iterator while pending heights are merged in.
+const SCAN_PAGE_MIN: usize = 16;
 
-    fn scan_prefix(
+impl Store {
+    /// Like [`StateRead::scan_prefix`], over the `state` column family only.
+    fn scan_flat_state(
         &self,
         prefix: &[u8],
         after: Option<&[u8]>,
@@ -497,30 +555,77 @@ impl StateRead for Store {
     }
 }
 
+/// Reads of the latest height: the pending heights (newest change wins), then the flat state.
+/// Not isolated from a concurrent commit: a read racing one may see either height.
+impl StateRead for Store {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let pending = self.write_behind.with_pending(|queue| {
+            queue
+                .iter()
+                .rev()
+                .find_map(|p| p.get(key))
+                .map(|v| v.map(<[u8]>::to_vec))
+        });
+        match pending {
+            Some(value) => Ok(value),
+            None => Ok(self.db.get_cf(self.cf(CF_STATE)?, key)?),
+        }
+    }
+
+    fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<KeyValues, StoreError> {
+        let pending = self.write_behind.snapshot();
+        if pending.is_empty() {
+            return self.scan_flat_state(prefix, after, limit);
+        }
+        let mut result = Vec::new();
+        if limit == 0 {
+            return Ok(result);
+        }
+        // Pages of the flat state, each merged with the pending changes up to the page's last
+        // key (pending deletes may hide flat entries, so keep paging until full).
+        let page_len = limit.max(SCAN_PAGE_MIN);
+        let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
+        loop {
+            let page = self.scan_flat_state(prefix, cursor.as_deref(), page_len)?;
+            let page_end = if page.len() < page_len {
+                None
+            } else {
+                page.last().map(|(k, _)| k.clone())
+            };
+            let mut merged: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> =
+                page.into_iter().map(|(k, v)| (k, Some(v))).collect();
+            for height in &pending {
+                for (k, v) in height.range_prefix(prefix, cursor.as_deref()) {
+                    if page_end.as_deref().is_some_and(|end| k > end) {
+                        break;
+                    }
+                    merged.insert(k.to_vec(), v.map(<[u8]>::to_vec));
+                }
+            }
+            for (k, v) in merged {
+                if let Some(v) = v {
+                    result.push((k, v));
+                    if result.len() == limit {
+                        return Ok(result);
+                    }
+                }
+            }
+            match page_end {
+                None => return Ok(result),
+                Some(end) => cursor = Some(end),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fault_spec_parses_points_and_heights() {
-        assert_eq!(Fault::parse("").unwrap(), None);
-        assert_eq!(
-            Fault::parse("abort_before_write").unwrap(),
-            Some(Fault {
-                point: FaultPoint::BeforeWrite,
-                height: None
-            })
-        );
-        assert_eq!(
-            Fault::parse("abort_after_write@7").unwrap(),
-            Some(Fault {
-                point: FaultPoint::AfterWrite,
-                height: Some(7)
-            })
-        );
-        assert!(Fault::parse("abort_sometime").is_err());
-        assert!(Fault::parse("abort_after_write@x").is_err());
-    }
 
     #[test]
     fn prefix_successor_skips_trailing_ff() {
@@ -568,6 +673,7 @@ mod store_tests {
         store.commit(changes(&[("a", Some("1"))])).unwrap();
         store.commit(ChangeSet::new()).unwrap();
         store.commit(changes(&[("missing", None)])).unwrap();
+        store.flush().unwrap();
         let nodes = store.cf(CF_JMT_NODES).unwrap();
         for h in 0..=4 {
             assert!(
@@ -609,7 +715,8 @@ mod store_tests {
                 }
             }
             let a = auto.commit(cs.clone()).unwrap();
-            // The same height through jmt's own one-key-at-a-time path.
+            // The same height through jmt's own one-key-at-a-time path (over what is on disk).
+            seq.flush().unwrap();
             let reader = DbTreeReader { db: &seq.db };
             let (root, _) = jmt_reference_update(&reader, &cs, a.height).unwrap();
             assert_eq!(root, a.root, "round {round}");
@@ -635,6 +742,7 @@ mod store_tests {
             store.commit(cs).unwrap();
         }
         // A rejected commit adds nothing.
+        store.flush().unwrap();
         let before = store.node_cache.lock().unwrap().len();
         let mut bad = ChangeSet::new();
         bad.put(b"x".to_vec(), vec![0; MAX_VALUE_BYTES + 1]);
@@ -689,5 +797,204 @@ mod store_tests {
             Err(StoreError::TooLarge { what: "key", .. })
         ));
         assert_eq!(store.latest_height(), 0);
+    }
+
+    /// Everything a client can read of a store, for comparing two stores or two moments.
+    fn all_answers(store: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        let latest = store.latest_height();
+        for i in 0..360u32 {
+            let key = format!("k{i:03}");
+            out.push(format!("{key} = {:?}", store.get(key.as_bytes()).unwrap()));
+            for h in [1, latest.saturating_sub(1), latest] {
+                let (value, proof) = store.get_with_proof(key.as_bytes(), h).unwrap();
+                proof
+                    .verify(
+                        store.root_hash_at(h).unwrap(),
+                        key.as_bytes(),
+                        value.as_deref(),
+                    )
+                    .unwrap();
+                assert_eq!(store.get_at(key.as_bytes(), h).unwrap(), value);
+                out.push(format!("{key}@{h} = {value:?}"));
+            }
+        }
+        for (prefix, after, limit) in [
+            (&b"k"[..], None, usize::MAX),
+            (b"k", Some(&b"k100"[..]), 7),
+            (b"k1", None, 5),
+            (b"k2", Some(&b"k1"[..]), 30),
+            (b"k3", None, 1),
+            (b"x", None, 10),
+        ] {
+            let scan = store.scan_prefix(prefix, after, limit).unwrap();
+            out.push(format!("scan {prefix:?} {after:?} {limit} = {scan:?}"));
+        }
+        for h in 0..=latest {
+            out.push(hex::encode(store.root_hash_at(h).unwrap()));
+        }
+        let mut probe = ChangeSet::new();
+        probe.put(b"k001".to_vec(), b"probe".to_vec());
+        probe.delete(b"k150".to_vec());
+        out.push(hex::encode(store.root_after(&probe).unwrap()));
+        out
+    }
+
+    #[test]
+    fn pending_heights_read_like_written_ones_and_are_replayed_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut model = std::collections::BTreeMap::new();
+        let mut commit = |store: &Store, cs: ChangeSet| {
+            for (k, v) in cs.iter() {
+                match v {
+                    Some(v) => model.insert(k.to_vec(), v.to_vec()),
+                    None => model.remove(k),
+                };
+            }
+            store.commit(cs).unwrap();
+            model.clone()
+        };
+        let mut base = ChangeSet::new();
+        for i in 0..300u32 {
+            base.put(format!("k{i:03}").into_bytes(), b"base".to_vec());
+        }
+        commit(&store, base);
+        store.flush().unwrap();
+        let written = all_answers(&store);
+
+        store.write_behind.set_paused(true);
+        let mut h2 = ChangeSet::new();
+        for i in 100..160u32 {
+            // A run of deletes longer than a scan page, so scans must page past it.
+            h2.delete(format!("k{i:03}").into_bytes());
+        }
+        h2.put(b"k001".to_vec(), b"two".to_vec());
+        h2.put(b"k310".to_vec(), b"new in two".to_vec());
+        commit(&store, h2);
+        let mut h3 = ChangeSet::new();
+        h3.put(b"k120".to_vec(), b"back in three".to_vec());
+        h3.put(b"k001".to_vec(), b"three".to_vec());
+        h3.delete(b"k310".to_vec());
+        h3.put(b"k355".to_vec(), b"three".to_vec());
+        commit(&store, h3);
+        let model = commit(&store, ChangeSet::new());
+        assert_eq!(store.write_behind.snapshot().len(), 3);
+        for (k, v) in &model {
+            assert_eq!(store.get(k).unwrap().as_ref(), Some(v));
+        }
+        let everything = store.scan_prefix(b"", None, usize::MAX).unwrap();
+        assert_eq!(everything, model.clone().into_iter().collect::<Vec<_>>());
+        let pending = all_answers(&store);
+        assert_ne!(pending, written);
+        // Paged scans see the same as one big scan.
+        let mut paged = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = store.scan_prefix(b"k", after.as_deref(), 3).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            after = page.last().map(|(k, _)| k.clone());
+            paged.extend(page);
+        }
+        assert_eq!(paged, everything);
+
+        // Written out: the same answers.
+        store.write_behind.set_paused(false);
+        store.flush().unwrap();
+        assert_eq!(all_answers(&store), pending);
+
+        // A crash with heights pending: the next open replays them.
+        store.write_behind.set_paused(true);
+        let mut h5 = ChangeSet::new();
+        h5.put(b"k002".to_vec(), b"five".to_vec());
+        h5.delete(b"k003".to_vec());
+        commit(&store, h5);
+        commit(&store, ChangeSet::new());
+        let before_crash = all_answers(&store);
+        store.write_behind.fail("simulated crash".into());
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.latest_height(), 6);
+        assert!(store.write_behind.snapshot().is_empty());
+        assert_eq!(all_answers(&store), before_crash);
+        let nodes = store.cf(CF_JMT_NODES).unwrap();
+        assert!(store.db.get_cf(nodes, root_node_key(6)).unwrap().is_some());
+        let log = store.cf(CF_CHANGELOG).unwrap();
+        assert_eq!(store.db.iterator_cf(log, IteratorMode::Start).count(), 0);
+    }
+
+    #[test]
+    fn commits_wait_for_room_and_stop_after_a_failed_write_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(dir.path()).unwrap());
+        store.write_behind.set_paused(true);
+        for i in 0..MAX_PENDING_HEIGHTS {
+            store
+                .commit(changes(&[("k", Some(&i.to_string()))]))
+                .unwrap();
+        }
+        let waiting = {
+            let store = store.clone();
+            std::thread::spawn(move || store.commit(changes(&[("k", Some("last"))])))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            !waiting.is_finished(),
+            "a commit past the bound did not wait"
+        );
+        assert_eq!(store.latest_height(), MAX_PENDING_HEIGHTS as u64);
+        store.write_behind.set_paused(false);
+        let info = waiting.join().unwrap().unwrap();
+        assert_eq!(info.height, MAX_PENDING_HEIGHTS as u64 + 1);
+        store.flush().unwrap();
+        assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"last"[..]));
+
+        store.write_behind.fail("disk full".into());
+        let err = store.commit(changes(&[("k", Some("lost"))])).unwrap_err();
+        assert!(
+            matches!(err, StoreError::WriteBehind(ref why) if why == "disk full"),
+            "{err}"
+        );
+        assert!(store.flush().is_err());
+        assert_eq!(store.latest_height(), MAX_PENDING_HEIGHTS as u64 + 1);
+        assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"last"[..]));
+    }
+
+    #[test]
+    fn format_1_databases_open_as_written_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let info = store.commit(changes(&[("a", Some("1"))])).unwrap();
+        store.flush().unwrap();
+        // What a format-1 store looked like: no `persisted` marker.
+        let meta = store.cf(CF_META).unwrap();
+        store
+            .db
+            .put_cf(meta, META_FORMAT, 1u32.to_be_bytes())
+            .unwrap();
+        store.db.delete_cf(meta, META_PERSISTED).unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.root_hash(), info.root);
+        assert_eq!(store.get(b"a").unwrap().as_deref(), Some(&b"1"[..]));
+        store.commit(changes(&[("b", Some("2"))])).unwrap();
+        drop(store);
+        // Unknown formats are refused.
+        let db =
+            DB::open_cf_descriptors(&db_options(), dir.path(), cf_descriptors().unwrap()).unwrap();
+        db.put_cf(
+            db.cf_handle(CF_META).unwrap(),
+            META_FORMAT,
+            9u32.to_be_bytes(),
+        )
+        .unwrap();
+        drop(db);
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("unsupported on-disk format"),
+            "{err}"
+        );
     }
 }

@@ -9,7 +9,8 @@ use rocksdb::{ReadOptions, DB};
 
 use crate::batch::TreeDelta;
 use crate::keys::{
-    decode_value, value_key, CF_JMT_NODES, CF_JMT_STALE, CF_JMT_VALUES, CF_META, CF_STATE,
+    decode_value, value_key, CF_CHANGELOG, CF_JMT_NODES, CF_JMT_STALE, CF_JMT_VALUES, CF_META,
+    CF_STATE,
 };
 use crate::node::{NodePath, NODE_DB_KEY_CAPACITY};
 use crate::raw_batch::{cf_id, RawBatch};
@@ -97,6 +98,7 @@ pub(crate) struct CfIds {
     pub(crate) values: u32,
     pub(crate) stale: u32,
     pub(crate) meta: u32,
+    pub(crate) changelog: u32,
 }
 
 impl CfIds {
@@ -112,6 +114,7 @@ impl CfIds {
             values: id(CF_JMT_VALUES)?,
             stale: id(CF_JMT_STALE)?,
             meta: id(CF_META)?,
+            changelog: id(CF_CHANGELOG)?,
         })
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use nexus_store::{ChangeSet, StateRead, Store, FAULT_ENV};
+use nexus_store::{ChangeSet, StateRead, Store, FAULT_ENV, MAX_PENDING_HEIGHTS};
 
 /// When set, `crash_writer_child` runs the writer loop on this directory.
 const CHILD_ENV: &str = "NEXUS_STORE_CRASH_CHILD_DIR";
@@ -161,4 +161,31 @@ fn abort_hooks_stop_exactly_before_or_after_the_write() {
         assert!(started.elapsed() < Duration::from_secs(60));
         assert_eq!(check_consistent(dir.path()), expected, "{fault}@{target}");
     }
+}
+
+#[test]
+fn abort_before_a_write_out_is_replayed_from_the_changelog() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for h in 1..=5 {
+        store.commit(changes_for(h)).unwrap();
+    }
+    drop(store);
+    // The persister dies before writing height 9 out; the committer may have committed up to
+    // MAX_PENDING_HEIGHTS heights from 9 on (records only) by then.
+    let target = 9;
+    let mut child = spawn_child(dir.path(), Some(format!("abort_before_persist@{target}")));
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "child did not abort");
+    let h = check_consistent(dir.path());
+    let bound = target + MAX_PENDING_HEIGHTS as u64;
+    assert!(
+        (target..=bound).contains(&h),
+        "height {h} outside {target}..={bound}"
+    );
+    // The replayed store keeps committing.
+    let store = Store::open(dir.path()).unwrap();
+    store.commit(changes_for(h + 1)).unwrap();
+    drop(store);
+    assert_eq!(check_consistent(dir.path()), h + 1);
 }

@@ -12,6 +12,11 @@
 //! `cargo bench -p nexus-runtime --bench invoke` (`kv_get_set`).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+
+/// The allocator of the `nexus` binary (cli/src/main.rs), so the store allocates here as it
+/// does in a node.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use nexus_store::{ChangeSet, Store};
 use sha2::{Digest, Sha256};
 
@@ -130,16 +135,21 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Round `round`'s changes: `changed` keys, updates of existing keys or, with `inserts`, every
+/// other one a new key (the tree grows).
 fn change_set(
     round: u64,
-    base: u64,
-    changed: u64,
+    (base, changed, inserts): (u64, u64, bool),
     key_of: fn(u64) -> Vec<u8>,
     value_len: usize,
 ) -> ChangeSet {
     let mut cs = ChangeSet::new();
     for j in 0..changed {
-        let i = (round * 7919 + j * 10) % base;
+        let i = if inserts && j % 2 == 1 {
+            base + round * changed + j
+        } else {
+            (round * 7919 + j * 10) % base
+        };
         let mut v = Sha256::digest((i ^ round << 32).to_le_bytes()).to_vec();
         v.resize(value_len, round as u8);
         cs.put(key_of(i), v);
@@ -153,12 +163,24 @@ fn change_set(
 /// commit, write-out, RocksDB's own), and the mean time per height of back-to-back commits.
 fn figures(_c: &mut Criterion) {
     const ROUNDS: u64 = 20;
-    type Shape = (&'static str, u64, u64, fn(u64) -> Vec<u8>, usize);
-    let shapes: [Shape; 2] = [
-        ("commit_10k_on_100k", BASE_KEYS, CHANGED_KEYS, key, 64),
-        ("commit_1k_on_50k", KV_KEYS, KV_BLOCK, kv_key, 32),
+    type Shape = (&'static str, (u64, u64, bool), fn(u64) -> Vec<u8>, usize);
+    let shapes: [Shape; 3] = [
+        (
+            "commit_10k_on_100k",
+            (BASE_KEYS, CHANGED_KEYS, false),
+            key,
+            64,
+        ),
+        (
+            "commit_10k_half_new_on_100k",
+            (BASE_KEYS, CHANGED_KEYS, true),
+            key,
+            64,
+        ),
+        ("commit_1k_on_50k", (KV_KEYS, KV_BLOCK, false), kv_key, 32),
     ];
-    for (name, base, changed, key_of, value_len) in shapes {
+    for (name, shape, key_of, value_len) in shapes {
+        let (base, changed, _) = shape;
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");
         for chunk in 0..base / changed {
@@ -172,7 +194,7 @@ fn figures(_c: &mut Criterion) {
         let (mut wall, mut cpu, mut write_out) = (Vec::new(), Vec::new(), Vec::new());
         let process_start = process_cpu_ms();
         for round in 1..=ROUNDS {
-            let cs = change_set(round, base, changed, key_of, value_len);
+            let cs = change_set(round, shape, key_of, value_len);
             let (t, c) = (std::time::Instant::now(), thread_cpu_ns());
             store.commit(cs).expect("commit");
             cpu.push((thread_cpu_ns() - c) as f64 / 1e6);
@@ -183,7 +205,7 @@ fn figures(_c: &mut Criterion) {
         }
         let process = (process_cpu_ms() - process_start) / ROUNDS as f64;
         let sets: Vec<ChangeSet> = (ROUNDS + 1..=2 * ROUNDS)
-            .map(|round| change_set(round, base, changed, key_of, value_len))
+            .map(|round| change_set(round, shape, key_of, value_len))
             .collect();
         let t = std::time::Instant::now();
         for cs in sets {

@@ -142,11 +142,11 @@ impl NexusApp {
         sessions::seal_batch(&mut view, height)?;
         sessions::open_sessions(&mut view, &params, height, &absent)?;
 
-        let changes = view.take_block_changes();
-        let app_hash = self.shared.store.root_after(&changes)?;
+        let prepared = self.shared.store.prepare(view.take_block_changes())?;
+        let app_hash = prepared.root();
         cs.pending = Some(PendingBlock {
             height,
-            changes,
+            prepared,
             app_hash,
         });
         info!(target: TARGET, height, txs = req.txs.len(), app_hash = %hex::encode(app_hash), "finalized");
@@ -211,7 +211,7 @@ impl NexusApp {
             .pending
             .take()
             .ok_or_else(|| RuntimeError::Corrupt("Commit without FinalizeBlock".into()))?;
-        let info = self.shared.store.commit(pending.changes)?;
+        let info = self.shared.store.commit_prepared(pending.prepared)?;
         if info.height != pending.height || info.root != pending.app_hash {
             return Err(RuntimeError::Corrupt(format!(
                 "committed height {} root {} but finalized height {} root {}",

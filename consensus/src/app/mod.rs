@@ -37,7 +37,7 @@ use crate::threshold::{keygen, ValidatorDuty};
 use crate::tx::{decode_and_verify, VerifiedTx};
 use bytes::Bytes;
 use nexus_runtime::{BlockContext, Runtime, RuntimeError};
-use nexus_store::{ChangeSet, StateView, Store};
+use nexus_store::{ChangeSet, PreparedHeight, StateView, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use tendermint_abci::Application;
@@ -96,7 +96,8 @@ struct ConsensusState {
 
 struct PendingBlock {
     height: u64,
-    changes: ChangeSet,
+    /// The block's state changes, tree already computed (its root is the app hash).
+    prepared: PreparedHeight,
     app_hash: [u8; 32],
 }
 

@@ -17,6 +17,8 @@ pub enum StoreError {
         len: usize,
         max: usize,
     },
+    #[error("height {height} was prepared on an earlier state: the latest height is now {latest}")]
+    StalePreparation { height: u64, latest: u64 },
     #[error("store configuration: {0}")]
     Config(String),
     #[error(

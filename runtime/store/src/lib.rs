@@ -116,7 +116,9 @@ pub use fault::FAULT_ENV;
 pub use memory::MemoryState;
 pub use persist::MAX_PENDING_HEIGHTS;
 pub use proof::{ReadProof, MAX_PROOF_BYTES, MAX_PROOF_SIBLINGS};
-pub use store::{CommitInfo, Store, EMPTY_ROOT, MAX_KEY_BYTES, MAX_VALUE_BYTES, TRACING_TARGET};
+pub use store::{
+    CommitInfo, PreparedHeight, Store, EMPTY_ROOT, MAX_KEY_BYTES, MAX_VALUE_BYTES, TRACING_TARGET,
+};
 pub use view::StateView;
 
 /// Key-value pairs in ascending key order, as returned by [`StateRead::scan_prefix`].

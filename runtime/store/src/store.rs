@@ -49,6 +49,39 @@ pub struct CommitInfo {
     pub root: [u8; 32],
 }
 
+/// A height computed by [`Store::prepare`]: its tree, root and commit record, nothing written.
+pub struct PreparedHeight {
+    /// The latest height when prepared: committable only while it still is.
+    base: u64,
+    record: Vec<u8>,
+    pending: PendingHeight,
+    n_changes: usize,
+    hashing: std::time::Duration,
+    computing: std::time::Duration,
+}
+
+impl PreparedHeight {
+    /// The height it would be committed as.
+    pub fn height(&self) -> u64 {
+        self.pending.height
+    }
+
+    /// The state root of that height.
+    pub fn root(&self) -> [u8; 32] {
+        self.pending.root
+    }
+}
+
+impl fmt::Debug for PreparedHeight {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedHeight")
+            .field("height", &self.height())
+            .field("root", &hex::encode(self.root()))
+            .field("changes", &self.n_changes)
+            .finish()
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Tip {
     height: u64,
@@ -364,18 +397,42 @@ impl Store {
     ///
     /// Waits for the persister while [`MAX_PENDING_HEIGHTS`] heights are waiting.
     pub fn commit(&self, changes: ChangeSet) -> Result<CommitInfo, StoreError> {
-        let _guard = self
-            .commit_lock
+        let _guard = self.lock_commits();
+        let prepared = self.prepare_locked(changes)?;
+        self.commit_locked(prepared)
+    }
+
+    /// Computes the height `changes` would make (its tree and root) without writing anything;
+    /// [`Store::commit_prepared`] then commits it without computing it again.
+    ///
+    /// Consensus needs the app hash when a block is finalized but may persist the block only at
+    /// `Commit` (CometBFT replays from its own record of the block's results if the node stops
+    /// in between).
+    pub fn prepare(&self, changes: ChangeSet) -> Result<PreparedHeight, StoreError> {
+        let _guard = self.lock_commits();
+        self.prepare_locked(changes)
+    }
+
+    /// Commits a height computed by [`Store::prepare`], as [`Store::commit`] does. Refused if
+    /// another height was committed since it was prepared.
+    pub fn commit_prepared(&self, prepared: PreparedHeight) -> Result<CommitInfo, StoreError> {
+        let _guard = self.lock_commits();
+        self.commit_locked(prepared)
+    }
+
+    fn lock_commits(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.commit_lock
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        self.write_behind.wait_for_room(MAX_PENDING_HEIGHTS)?;
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn prepare_locked(&self, changes: ChangeSet) -> Result<PreparedHeight, StoreError> {
         let prev = self.tip();
         let height = prev
             .height
             .checked_add(1)
             .ok_or_else(|| StoreError::Corrupt("height overflow".into()))?;
         let started = std::time::Instant::now();
-
         for (key, value) in changes.iter() {
             check_len("key", key.len(), MAX_KEY_BYTES)?;
             check_len("value", value.map_or(0, <[u8]>::len), MAX_VALUE_BYTES)?;
@@ -385,20 +442,46 @@ impl Store {
         let n_changes = changes.len();
         let entries: Vec<Entry> = changes.into_entries().into_iter().collect();
 
-        let mut cache = self
+        let cache = self
             .node_cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let pending_now = self.write_behind.snapshot();
         let (pending, hashing) = self.compute_height(height, entries, &cache, &pending_now)?;
-        drop(pending_now);
-        let root = pending.root;
-        let tree_done = started.elapsed();
-        if n_changes == 0 && root != prev.root {
+        if n_changes == 0 && pending.root != prev.root {
             return Err(StoreError::Tree(format!(
                 "empty change set changed the root at height {height}"
             )));
         }
+        Ok(PreparedHeight {
+            base: prev.height,
+            record,
+            pending,
+            n_changes,
+            hashing,
+            computing: started.elapsed(),
+        })
+    }
+
+    fn commit_locked(&self, prepared: PreparedHeight) -> Result<CommitInfo, StoreError> {
+        let started = std::time::Instant::now();
+        self.write_behind.wait_for_room(MAX_PENDING_HEIGHTS)?;
+        let prev = self.tip();
+        let PreparedHeight {
+            base,
+            record,
+            pending,
+            n_changes,
+            hashing,
+            computing,
+        } = prepared;
+        if base != prev.height {
+            return Err(StoreError::StalePreparation {
+                height: pending.height,
+                latest: prev.height,
+            });
+        }
+        let (height, root) = (pending.height, pending.root);
         let cfs = &self.cfs;
         let mut batch = RawBatch::with_capacity(record.len() + COMMIT_RECORD_OVERHEAD);
         batch.put(cfs.changelog, &changelog_key(height), &record)?;
@@ -407,6 +490,10 @@ impl Store {
         drop(record);
         let batch = batch.into_write_batch();
 
+        let mut cache = self
+            .node_cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         Fault::fire(self.fault, FaultPoint::BeforeWrite, height);
         // The cache takes the new nodes while RocksDB writes the record (the cache is only read
         // by commits, which hold its lock). Should the write fail, the cache may hold nodes of a
@@ -435,8 +522,8 @@ impl Store {
         *self.tip.write().unwrap_or_else(PoisonError::into_inner) = Tip { height, root };
         debug!(target: TRACING_TARGET, height, changes = n_changes, root = %hex::encode(root),
                hash_us = hashing.as_micros() as u64,
-               tree_us = (tree_done - hashing).as_micros() as u64,
-               write_us = (started.elapsed() - tree_done).as_micros() as u64,
+               tree_us = (computing - hashing).as_micros() as u64,
+               write_us = started.elapsed().as_micros() as u64,
                new_nodes, "committed");
         Ok(CommitInfo { height, root })
     }
@@ -475,16 +562,11 @@ fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 }
 
 impl Store {
-    /// The root the next height would have if `changes` were committed, without writing anything.
-    ///
-    /// Consensus needs the app hash when a block is finalized but may persist the block only at
-    /// `Commit` (CometBFT replays from its own record of the block's results if the node stops
-    /// in between); this computes that hash. Committing the same changes later yields this root.
+    /// The root the next height would have if `changes` were committed, without writing anything
+    /// (and without keeping the computed tree; see [`Store::prepare`] to commit it afterwards).
+    /// Committing the same changes later yields this root.
     pub fn root_after(&self, changes: &ChangeSet) -> Result<[u8; 32], StoreError> {
-        let _guard = self
-            .commit_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _guard = self.lock_commits();
         let prev = self.tip();
         if changes.is_empty() {
             return Ok(prev.root);
@@ -996,5 +1078,50 @@ mod store_tests {
             err.to_string().contains("unsupported on-disk format"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn prepared_heights_commit_as_computed_and_only_on_their_base() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let reference_dir = tempfile::tempdir().unwrap();
+        let reference = Store::open(reference_dir.path()).unwrap();
+        for round in 0..3u32 {
+            let cs = changes(&[
+                ("a", Some(&round.to_string())),
+                ("b", None),
+                ("c", Some("x")),
+            ]);
+            let prepared = store.prepare(cs.clone()).unwrap();
+            assert_eq!(prepared.height(), u64::from(round) + 1);
+            assert_eq!(
+                store.latest_height(),
+                u64::from(round),
+                "prepare wrote nothing"
+            );
+            assert_eq!(prepared.root(), store.root_after(&cs).unwrap());
+            let info = store.commit_prepared(prepared).unwrap();
+            assert_eq!(info, reference.commit(cs).unwrap());
+        }
+        let stale = store.prepare(changes(&[("a", Some("stale"))])).unwrap();
+        store.commit(changes(&[("a", Some("won"))])).unwrap();
+        let err = store.commit_prepared(stale).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::StalePreparation {
+                    height: 4,
+                    latest: 4
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(store.get(b"a").unwrap().as_deref(), Some(&b"won"[..]));
+        let mut bad = ChangeSet::new();
+        bad.put(b"x".to_vec(), vec![0; MAX_VALUE_BYTES + 1]);
+        assert!(matches!(
+            store.prepare(bad),
+            Err(StoreError::TooLarge { .. })
+        ));
     }
 }

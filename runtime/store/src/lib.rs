@@ -114,7 +114,7 @@ pub use changeset::ChangeSet;
 pub use error::{ProofError, StoreError};
 pub use fault::FAULT_ENV;
 pub use memory::MemoryState;
-pub use persist::MAX_PENDING_HEIGHTS;
+pub use persist::{MAX_PENDING_HEIGHTS, PERSISTER_NICE};
 pub use proof::{ReadProof, MAX_PROOF_BYTES, MAX_PROOF_SIBLINGS};
 pub use store::{
     CommitInfo, PreparedHeight, Store, EMPTY_ROOT, MAX_KEY_BYTES, MAX_VALUE_BYTES, TRACING_TARGET,

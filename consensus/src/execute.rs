@@ -330,7 +330,7 @@ impl<'a> BlockExecutor<'a> {
                 match self.runtime.invoke(view, &self.block, &call) {
                     Ok(receipt) => {
                         for (i, output) in receipt.outputs.iter().enumerate() {
-                            crate::threshold::sessions::push_output(
+                            crate::threshold::outbox::push_output(
                                 view, function, &tx.hash, i as u32, output, height,
                             )?;
                         }

@@ -139,7 +139,7 @@ impl NexusApp {
         let updates = staking::end_block_updates(&mut ledger, &params, height)?;
         keygen::end_block(&mut view, &params, height)?;
         crate::zk::execute::end_block(&mut view, height)?;
-        sessions::seal_batch(&mut view, height)?;
+        outbox::seal_batch(&mut view, height)?;
         sessions::open_sessions(&mut view, &params, height, &absent)?;
 
         let prepared = self.shared.store.prepare(view.take_block_changes())?;

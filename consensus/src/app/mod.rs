@@ -32,6 +32,7 @@ use crate::ledger::{ActiveSet, ActiveValidator, Ledger};
 use crate::params::ChainParams;
 use crate::query;
 use crate::staking;
+use crate::threshold::outbox;
 use crate::threshold::sessions::{self, is_record};
 use crate::threshold::{keygen, ValidatorDuty};
 use crate::tx::{decode_and_verify, VerifiedTx};

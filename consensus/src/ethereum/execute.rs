@@ -10,7 +10,7 @@ use tracing::{info, warn};
 
 use super::state::{EthState, RequestRecord};
 use super::{GatewayRequest, REQUEST_FUEL_LIMIT};
-use crate::threshold::sessions::{push_failure, push_item, OutputOrigin};
+use crate::threshold::outbox::{push_failure, push_item, OutputOrigin};
 
 const TARGET: &str = "nexus::eth";
 

@@ -8,8 +8,10 @@
 //!   keys, hand-overs).
 //! - [`keygen`]: encryption-key registration and DKG transactions, phase deadlines by height,
 //!   the result, rotation at epoch ends, jailing of proven DKG faults. Deterministic.
-//! - [`sessions`]: outbox items, the proposer's threshold record, opening and closing sessions,
-//!   storing signatures, naming and jailing signers of invalid shares. Deterministic.
+//! - [`outbox`]: outputs and gateway answers to sign, sealed into one batch per block, and the
+//!   digest signed for each queue entry. Deterministic.
+//! - [`sessions`]: the proposer's threshold record, opening and closing sessions, storing
+//!   signatures, naming and jailing signers of invalid shares. Deterministic.
 //! - [`duty`]: the validator's local side (secrets on disk, its DKG and registration
 //!   transactions, its vote extension). Never reachable from `FinalizeBlock`.
 //!
@@ -20,6 +22,7 @@
 
 pub mod duty;
 pub mod keygen;
+pub mod outbox;
 pub mod sessions;
 pub mod state;
 

@@ -19,7 +19,7 @@ use super::{
 use crate::address::Address;
 use crate::error::TxError;
 use crate::ledger::Ledger;
-use crate::threshold::sessions::push_output;
+use crate::threshold::outbox::push_output;
 
 /// Event topics of zk transactions (in the transaction's outcome).
 pub const EVENT_PROGRAM: &str = "zk/program";

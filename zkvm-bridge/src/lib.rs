@@ -63,6 +63,7 @@ pub mod gadgets;
 pub mod harness;
 pub mod proof;
 pub mod prover;
+pub mod toolchain;
 pub mod witness;
 
 /// Primary curve engine: BN254 with Pedersen commitments and the IPA evaluation argument

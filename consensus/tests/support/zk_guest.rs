@@ -2,34 +2,17 @@
 //! (`deploy/install-deps.sh` installs `gcc-riscv64-unknown-elf`).
 
 use std::path::Path;
-use std::process::Command;
 
-/// `zkvm-bridge/guests/echo.c`, compiled the way the guests' Makefile does.
+use nexus_zkvm_bridge::toolchain::compile_c_guest;
+
+/// `zkvm-bridge/guests/echo.c`, compiled with the guest runtime.
 pub fn build_echo(tmp: &Path) -> Vec<u8> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../zkvm-bridge/guests");
     let out_dir = tmp.join("zk-guests");
     std::fs::create_dir_all(&out_dir).unwrap();
     let out = out_dir.join(format!("echo-{}", std::process::id()));
-    let status = Command::new("riscv64-unknown-elf-gcc")
-        .args([
-            "-march=rv32im",
-            "-mabi=ilp32",
-            "-nostdlib",
-            "-static",
-            "-O2",
-            "-ffreestanding",
-            "-fno-builtin",
-            "-Wall",
-            "-Werror",
-        ])
-        .arg("-T")
-        .arg(src.join("link.ld"))
-        .arg("-o")
-        .arg(&out)
-        .args([src.join("start.S"), src.join("rt.c"), src.join("echo.c")])
-        .status()
-        .expect("riscv64-unknown-elf-gcc (run deploy/install-deps.sh)");
-    assert!(status.success(), "compiling the echo guest failed");
+    compile_c_guest(&src, &[src.join("echo.c")], &out)
+        .unwrap_or_else(|e| panic!("compiling the echo guest: {e}"));
     let elf = std::fs::read(&out).unwrap();
     std::fs::remove_file(&out).ok();
     elf

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub const CC: &str = "riscv64-unknown-elf-gcc";
+pub const CC: &str = nexus_zkvm_bridge::toolchain::C_COMPILER;
 pub const QEMU: &str = "qemu-riscv32";
 pub const BASE: u32 = 0x10000;
 
@@ -37,28 +37,8 @@ pub fn build_guest(name: &str) -> PathBuf {
     require(CC);
     let src = guests_src();
     let out = out_dir().join(name);
-    let status = Command::new(CC)
-        .args([
-            "-march=rv32im",
-            "-mabi=ilp32",
-            "-nostdlib",
-            "-static",
-            "-O2",
-            "-ffreestanding",
-            "-fno-builtin",
-            "-Wall",
-            "-Werror",
-        ])
-        .arg("-T")
-        .arg(src.join("link.ld"))
-        .arg("-o")
-        .arg(&out)
-        .arg(src.join("start.S"))
-        .arg(src.join("rt.c"))
-        .arg(src.join(format!("{name}.c")))
-        .status()
-        .expect("spawn riscv64-unknown-elf-gcc");
-    assert!(status.success(), "compiling guest {name} failed");
+    nexus_zkvm_bridge::toolchain::compile_c_guest(&src, &[src.join(format!("{name}.c"))], &out)
+        .unwrap_or_else(|e| panic!("compiling guest {name}: {e}"));
     out
 }
 

@@ -102,6 +102,7 @@ mod keys;
 mod memory;
 mod node;
 mod node_cache;
+mod overlay;
 mod pending;
 mod persist;
 mod proof;

@@ -19,6 +19,7 @@ use crate::hashing::HashedChanges;
 use crate::keys::{encode_value_into, value_key};
 use crate::node::{Hash32, NodePath, TreeNode};
 use crate::node_cache::{read_node, NodeCache, PathMap};
+use crate::overlay::{Changes, Overlay};
 use crate::raw_batch::RawBatch;
 use crate::tree::{write_delta, CfIds, DbTreeReader};
 use crate::StoreError;
@@ -157,6 +158,12 @@ impl PendingHeight {
     }
 }
 
+impl Overlay for PendingHeight {
+    fn changes_in<'a>(&'a self, prefix: &'a [u8], after: Option<&'a [u8]>) -> Changes<'a> {
+        Box::new(self.range_prefix(prefix, after))
+    }
+}
+
 /// Where a tree update reads the previous height's nodes: the node cache, then the pending
 /// heights, then RocksDB.
 pub(crate) struct LayeredSource<'a> {
@@ -220,7 +227,7 @@ impl LayeredTreeReader<'_> {
 impl TreeReader for LayeredTreeReader<'_> {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
         let Some(p) = self.pending.iter().find(|p| p.height == node_key.version()) else {
-            return self.db.get_node_option(node_key);
+            return self.db.node(node_key);
         };
         let mut path = NodePath::ROOT;
         for nibble in node_key.nibble_path().nibbles() {

@@ -21,6 +21,7 @@ use crate::keys::{
 };
 use crate::node::{NodePath, TreeNode};
 use crate::node_cache::{NodeCache, NODE_CACHE_CAPACITY};
+use crate::overlay::scan_overlaid;
 use crate::pending::{LayeredSource, LayeredTreeReader, PendingHeight};
 use crate::persist::{run_persister, write_out, WriteBehind, MAX_PENDING_HEIGHTS};
 use crate::raw_batch::RawBatch;
@@ -243,7 +244,7 @@ impl Store {
         for h in persisted + 1..=height {
             self.replay(h)?;
         }
-        let reader = DbTreeReader { db: &self.db };
+        let reader = self.tree_reader(&[]);
         let tree = JellyfishMerkleTree::<_, TreeHasher>::new(&reader);
         let tree_root = tree
             .get_root_hash_option(height)
@@ -590,9 +591,6 @@ impl Store {
     }
 }
 
-/// Entries the flat state is read in per RocksDB iterator while pending heights are merged in.
-const SCAN_PAGE_MIN: usize = 16;
-
 impl Store {
     /// Like [`StateRead::scan_prefix`], over the `state` column family only.
     fn scan_flat_state(
@@ -664,44 +662,8 @@ impl StateRead for Store {
         if pending.is_empty() {
             return self.scan_flat_state(prefix, after, limit);
         }
-        let mut result = Vec::new();
-        if limit == 0 {
-            return Ok(result);
-        }
-        // Pages of the flat state, each merged with the pending changes up to the page's last
-        // key (pending deletes may hide flat entries, so keep paging until full).
-        let page_len = limit.max(SCAN_PAGE_MIN);
-        let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
-        loop {
-            let page = self.scan_flat_state(prefix, cursor.as_deref(), page_len)?;
-            let page_end = if page.len() < page_len {
-                None
-            } else {
-                page.last().map(|(k, _)| k.clone())
-            };
-            let mut merged: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> =
-                page.into_iter().map(|(k, v)| (k, Some(v))).collect();
-            for height in &pending {
-                for (k, v) in height.range_prefix(prefix, cursor.as_deref()) {
-                    if page_end.as_deref().is_some_and(|end| k > end) {
-                        break;
-                    }
-                    merged.insert(k.to_vec(), v.map(<[u8]>::to_vec));
-                }
-            }
-            for (k, v) in merged {
-                if let Some(v) = v {
-                    result.push((k, v));
-                    if result.len() == limit {
-                        return Ok(result);
-                    }
-                }
-            }
-            match page_end {
-                None => return Ok(result),
-                Some(end) => cursor = Some(end),
-            }
-        }
+        let base_page = |cursor: Option<&[u8]>, n: usize| self.scan_flat_state(prefix, cursor, n);
+        scan_overlaid(base_page, &pending, prefix, after, limit)
     }
 }
 
@@ -799,7 +761,7 @@ mod store_tests {
             let a = auto.commit(cs.clone()).unwrap();
             // The same height through jmt's own one-key-at-a-time path (over what is on disk).
             seq.flush().unwrap();
-            let reader = DbTreeReader { db: &seq.db };
+            let reader = seq.tree_reader(&[]);
             let (root, _) = jmt_reference_update(&reader, &cs, a.height).unwrap();
             assert_eq!(root, a.root, "round {round}");
             let b = seq.commit(cs).unwrap();

@@ -1,10 +1,10 @@
-//! Glue between the tree and RocksDB: a jmt [`TreeReader`] over the committed column families
-//! (proofs and the root check at open go through jmt itself), and the write-batch entries of a
-//! height's [`TreeDelta`].
+//! Glue between the tree and RocksDB: reads of written-out tree nodes and versioned values (jmt
+//! reads them through `pending::LayeredTreeReader`, which looks at the pending heights first),
+//! and the write-batch entries of a height's [`TreeDelta`].
 
 use anyhow::Context as _;
-use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
-use jmt::{KeyHash, OwnedValue, Version};
+use jmt::storage::{Node, NodeKey};
+use jmt::Version;
 use rocksdb::{ReadOptions, DB};
 
 use crate::batch::TreeDelta;
@@ -62,8 +62,9 @@ impl DbTreeReader<'_> {
     }
 }
 
-impl TreeReader for DbTreeReader<'_> {
-    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+impl DbTreeReader<'_> {
+    /// The tree node `node_key` names, decoded as jmt's `Node`.
+    pub(crate) fn node(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
         let mut key = Vec::with_capacity(NODE_DB_KEY_CAPACITY);
         key.extend_from_slice(&node_key.version().to_be_bytes());
         borsh::to_writer(&mut key, node_key.nibble_path())?;
@@ -73,20 +74,6 @@ impl TreeReader for DbTreeReader<'_> {
             )),
             None => Ok(None),
         }
-    }
-
-    fn get_value_option(
-        &self,
-        max_version: Version,
-        key_hash: KeyHash,
-    ) -> anyhow::Result<Option<OwnedValue>> {
-        self.value_at(max_version, &key_hash.0)
-            .map_err(|e| anyhow::anyhow!(e))
-    }
-
-    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
-        // Only used by jmt's state-sync restore, which this store does not use.
-        anyhow::bail!("get_rightmost_leaf is not supported by nexus-store")
     }
 }
 
@@ -172,15 +159,15 @@ pub(crate) fn tree_err(e: impl std::fmt::Display) -> StoreError {
 /// jmt's own one-key-at-a-time update of `changes` at `version` (the reference the batch update
 /// is checked against).
 #[cfg(test)]
-pub(crate) fn jmt_reference_update<R: TreeReader>(
+pub(crate) fn jmt_reference_update<R: jmt::storage::TreeReader>(
     reader: &R,
     changes: &crate::ChangeSet,
     version: Version,
 ) -> Result<([u8; 32], jmt::storage::TreeUpdateBatch), StoreError> {
     let tree = jmt::JellyfishMerkleTree::<_, TreeHasher>::new(reader);
-    let value_set: Vec<(KeyHash, Option<Vec<u8>>)> = changes
+    let value_set: Vec<(jmt::KeyHash, Option<Vec<u8>>)> = changes
         .iter()
-        .map(|(k, v)| (KeyHash::with::<TreeHasher>(k), v.map(<[u8]>::to_vec)))
+        .map(|(k, v)| (jmt::KeyHash::with::<TreeHasher>(k), v.map(<[u8]>::to_vec)))
         .collect();
     let (root, update) = tree.put_value_set(value_set, version).map_err(tree_err)?;
     Ok((root.0, update))

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::overlay::scan_overlaid;
 use crate::{ChangeSet, KeyValues, StateRead, StoreError};
 
 /// Committed state plus a stack of uncommitted layers.
@@ -52,48 +53,8 @@ impl StateView {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<KeyValues, StoreError> {
-        let mut result = Vec::new();
-        if limit == 0 {
-            return Ok(result);
-        }
-        let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
-        // Fetch the base in pages; overlay entries may hide base entries, so loop until full.
-        loop {
-            let page = self
-                .base
-                .scan_prefix(prefix, cursor.as_deref(), limit.max(16))?;
-            let base_exhausted = page.len() < limit.max(16);
-            let page_end = if base_exhausted {
-                None
-            } else {
-                page.last().map(|(k, _)| k.clone())
-            };
-            // Merge the base page with the layers over (cursor, page_end].
-            let mut merged: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> =
-                page.into_iter().map(|(k, v)| (k, Some(v))).collect();
-            for layer in &self.layers {
-                for (k, v) in layer.range_prefix(prefix, cursor.as_deref()) {
-                    if let Some(end) = &page_end {
-                        if k > end.as_slice() {
-                            break;
-                        }
-                    }
-                    merged.insert(k.to_vec(), v.map(<[u8]>::to_vec));
-                }
-            }
-            for (k, v) in merged {
-                if let Some(v) = v {
-                    result.push((k, v));
-                    if result.len() == limit {
-                        return Ok(result);
-                    }
-                }
-            }
-            match page_end {
-                None => return Ok(result),
-                Some(end) => cursor = Some(end),
-            }
-        }
+        let base_page = |cursor: Option<&[u8]>, n: usize| self.base.scan_prefix(prefix, cursor, n);
+        scan_overlaid(base_page, &self.layers, prefix, after, limit)
     }
 
     /// Starts a new innermost layer (an invocation or a nested call).

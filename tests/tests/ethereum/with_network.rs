@@ -107,53 +107,34 @@ fn deploy_gateway_takes_the_key_of_a_real_network() {
         assert!(start.elapsed() < FINALITY_TIMEOUT, "output not signed");
         std::thread::sleep(Duration::from_millis(500));
     }
-    let out = support::nexus(
-        &[
+    // The relayer, once, for one outbox id: it must fail with `expected` on stderr.
+    let relayer_fails = |id: &str, expected: &str| {
+        let gateway = gateway.to_string();
+        let args = [
             "relayer",
             "--eth-rpc",
             &geth.url,
             "--from-key",
             &key_hex,
             "--gateway",
-            &gateway.to_string(),
+            &gateway,
             "--node",
             &node,
             "--id",
-            &id_hex,
+            id,
             "--once",
-        ],
-        b"",
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(
-        stderr.contains(&format!("{id_hex}: gateway {gateway} has no request")),
-        "{stderr}"
+        ];
+        let out = support::nexus(&args, b"");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "relayer --id {id} succeeded");
+        assert!(stderr.contains(expected), "{stderr}");
+    };
+    relayer_fails(
+        &id_hex,
+        &format!("{id_hex}: gateway {gateway} has no request"),
     );
     let unknown = "cd".repeat(32);
-    let out = support::nexus(
-        &[
-            "relayer",
-            "--eth-rpc",
-            &geth.url,
-            "--from-key",
-            &key_hex,
-            "--gateway",
-            &gateway.to_string(),
-            "--node",
-            &node,
-            "--id",
-            &unknown,
-            "--once",
-        ],
-        b"",
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(
-        stderr.contains(&format!("unknown outbox item {unknown}")),
-        "{stderr}"
-    );
+    relayer_fails(&unknown, &format!("unknown outbox item {unknown}"));
 }
 
 /// The main job end to end: a contract's request on a real `geth --dev` is seen by the

@@ -43,6 +43,10 @@
 //! slow half of a commit; `batch`'s differential tests check roots and proofs against both jmt
 //! paths on random put/delete sequences.
 //!
+//! [`Store::prepare`] does this part alone and keeps the result, so a caller that needs the root
+//! before it may commit (consensus: the app hash at `FinalizeBlock`, the commit at `Commit`)
+//! computes the tree once; [`Store::commit_prepared`] refuses it if another height came first.
+//!
 //! The previous height's nodes come from an in-memory cache of the latest tree (`node_cache`:
 //! keyed by path, nodes of committed heights minus the ones they made stale, bounded, filled
 //! while the height's commit record is written and emptied if that write fails; RocksDB serves the

@@ -348,25 +348,6 @@ fn validator_joins_and_leaves_at_epoch_boundaries() {
     net.assert_same_state(&[0, 1, 2, 3, 4], MINUTE);
 }
 
-/// Invokes the counter through the CLI; returns (output id, commit height).
-fn invoke_for_output(net: &Devnet, node: usize) -> ([u8; 32], u64) {
-    let out = net.cli(
-        node,
-        &[
-            "invoke",
-            "counter",
-            "--input",
-            r#"{"by": 2}"#,
-            "--from",
-            &net.faucet_path(),
-            "--json",
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    let id = hex::decode(v["outputs"][0]["id"].as_str().expect("an outbox id")).unwrap();
-    (id.try_into().unwrap(), v["height"].as_u64().unwrap())
-}
-
 #[test]
 fn outputs_are_threshold_signed_by_the_real_network() {
     let net = Devnet::up(4, 28700, &[]);
@@ -375,7 +356,7 @@ fn outputs_are_threshold_signed_by_the_real_network() {
     wait_for("the group key", MINUTE, || {
         net.client(0).group_key().ok().flatten().is_some()
     });
-    let (id, height) = invoke_for_output(&net, 0);
+    let (id, height) = net.invoke_counter_for_output(0);
     let item = signed_output(&net, &id, 3 * MINUTE);
     let signed_at = item.signature.unwrap().height;
     assert!(
@@ -398,7 +379,7 @@ fn outputs_are_still_signed_with_a_validator_down() {
         net.client(0).group_key().ok().flatten().is_some()
     });
     net.crash(3);
-    let (id, height) = invoke_for_output(&net, 0);
+    let (id, height) = net.invoke_counter_for_output(0);
     let item = signed_output(&net, &id, 3 * MINUTE);
     let signed_at = item.signature.unwrap().height;
     // Sessions that counted on the killed validator time out first
@@ -443,7 +424,7 @@ fn group_key_rotates_with_a_hand_over_when_a_validator_joins() {
     // Outputs are now signed by the new key (or a later one: the deploy's fee can move voting
     // power at the next epoch end, which reruns the DKG; `signed_output` checks the epoch's key).
     net.deploy_counter();
-    let (id, _) = invoke_for_output(&net, 0);
+    let (id, _) = net.invoke_counter_for_output(0);
     let item = signed_output(&net, &id, 3 * MINUTE);
     assert!(item.signature.unwrap().epoch >= new.epoch);
 }

@@ -78,24 +78,8 @@ fn deploy_gateway_takes_the_key_of_a_real_network() {
 
     // A real output of the network, threshold-signed, read and checked by the relayer.
     net.deploy_counter();
-    let out = net.cli(
-        0,
-        &[
-            "invoke",
-            "counter",
-            "--input",
-            r#"{"by": 2}"#,
-            "--from",
-            &net.faucet_path(),
-            "--json",
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    let id_hex = v["outputs"][0]["id"]
-        .as_str()
-        .expect("an outbox id")
-        .to_string();
-    let id: [u8; 32] = hex::decode(&id_hex).unwrap().try_into().unwrap();
+    let (id, _) = net.invoke_counter_for_output(0);
+    let id_hex = hex::encode(id);
     let start = Instant::now();
     while net
         .client(0)

@@ -222,6 +222,26 @@ impl Devnet {
             ],
         );
     }
+
+    /// Invokes the counter (as the faucet) through node `node`'s CLI; returns the id of its
+    /// output and the height that committed it.
+    pub fn invoke_counter_for_output(&self, node: usize) -> ([u8; 32], u64) {
+        let out = self.cli(
+            node,
+            &[
+                "invoke",
+                "counter",
+                "--input",
+                r#"{"by": 2}"#,
+                "--from",
+                &self.faucet_path(),
+                "--json",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let id = hex::decode(v["outputs"][0]["id"].as_str().expect("an outbox id")).unwrap();
+        (id.try_into().unwrap(), v["height"].as_u64().unwrap())
+    }
 }
 
 impl Devnet {

@@ -20,6 +20,15 @@ pub const KEY_MAGIC: &[u8; 8] = b"NXZKKEY\0";
 pub const KEY_VERSION: u32 = 1;
 /// Version of the step circuit; bump on every constraint change so stale caches regenerate.
 pub const CIRCUIT_VERSION: u32 = 1;
+/// SHA-256 of the canonical encoding ([`verifier_key_digest`]) of the verifier key of the
+/// default shape (`prover::DEFAULT_K`, `prover::DEFAULT_M`) of circuit [`CIRCUIT_VERSION`].
+/// Chains pin it in their genesis (`zk.verifier_key_sha256`), so a node whose binary derives
+/// another key (a changed circuit) refuses to verify instead of disagreeing with the others.
+/// A test derives the key afresh and compares; change it together with [`CIRCUIT_VERSION`].
+pub const DEFAULT_VERIFIER_KEY_SHA256: [u8; 32] = [
+    0xd0, 0x05, 0x1d, 0xba, 0xbe, 0x33, 0x6e, 0x17, 0x9c, 0xb2, 0x57, 0xed, 0x7e, 0x0b, 0x4d, 0x09,
+    0xe6, 0x51, 0x12, 0xb7, 0x7e, 0x32, 0x6e, 0xce, 0xac, 0xae, 0xf8, 0x0b, 0xfd, 0xb8, 0x93, 0x6c,
+];
 /// Largest key body decoded.
 pub const MAX_KEY_BYTES: usize = 1 << 30;
 const HEADER: usize = 8 + 4 * 4 + 1 + 32 + 8;
@@ -139,13 +148,36 @@ pub fn prover_keys(dir: &Path, k: usize, m: usize) -> Result<Keys, CacheError> {
 
 /// The verifier key from the cache, regenerated when missing or corrupt.
 pub fn verifier_key(dir: &Path, k: usize, m: usize) -> Result<Vk, CacheError> {
+    Ok(verifier_key_with_digest(dir, k, m)?.0)
+}
+
+/// The verifier key from the cache (regenerated when missing or corrupt) and its
+/// [`verifier_key_digest`].
+pub fn verifier_key_with_digest(
+    dir: &Path,
+    k: usize,
+    m: usize,
+) -> Result<(Vk, [u8; 32]), CacheError> {
     let vk_path = file(dir, k, m, KIND_VERIFIER);
     if let Some(vb) = read_checked(&vk_path, k, m, KIND_VERIFIER) {
-        if let Ok((vk, _)) = bincode::serde::decode_from_slice::<Vk, _>(&vb, cfg()) {
-            return Ok(vk);
+        if let Ok((vk, used)) = bincode::serde::decode_from_slice::<Vk, _>(&vb, cfg()) {
+            if used == vb.len() {
+                return Ok((vk, Sha256::digest(&vb).into()));
+            }
         }
     }
-    Ok(prover_keys(dir, k, m)?.vk)
+    let vk = prover_keys(dir, k, m)?.vk;
+    let digest = verifier_key_digest(&vk)?;
+    Ok((vk, digest))
+}
+
+/// SHA-256 of a verifier key's canonical encoding (the body of its cache file). The key is a
+/// deterministic function of the circuit and shape (transparent setup), so this digest names
+/// the circuit a proof is checked against.
+pub fn verifier_key_digest(vk: &Vk) -> Result<[u8; 32], CacheError> {
+    let body =
+        bincode::serde::encode_to_vec(vk, cfg()).map_err(|e| CacheError::Encode(e.to_string()))?;
+    Ok(Sha256::digest(&body).into())
 }
 
 /// Path of the verifier-key file for a shape (for tests and diagnostics).

@@ -7,6 +7,8 @@
 //! (BN254's scalar field is also the one Ethereum precompiles use, which keeps a later on-chain
 //! verifier possible; Pallas/Vesta would be equally transparent but not Ethereum-friendly.)
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use nova_snark::nova::{CompressedSNARK, ProverKey, PublicParams, RecursiveSNARK, VerifierKey};
 use nova_snark::provider::ipa_pc;
 use nova_snark::spartan::snark::RelaxedR1CSSNARK;
@@ -49,6 +51,8 @@ pub enum ProveError {
     Proof(#[from] ProofError),
     #[error("bad circuit shape: k = {k}, m = {m} (each must be 1..={MAX_SLOTS_PER_STEP})")]
     Shape { k: usize, m: usize },
+    #[error("proving cancelled after {done} of {total} folding steps")]
+    Cancelled { done: usize, total: usize },
 }
 
 /// Why a proof was rejected.
@@ -124,6 +128,26 @@ pub fn fold(
     elf: &[u8],
     input: &[u8],
     max_cycles: u64,
+    progress: impl FnMut(usize, usize),
+) -> Result<Folded, ProveError> {
+    fold_until(
+        keys,
+        elf,
+        input,
+        max_cycles,
+        &AtomicBool::new(false),
+        progress,
+    )
+}
+
+/// [`fold`] that gives up with [`ProveError::Cancelled`] before the next folding step once
+/// `cancel` is set (a step takes a fraction of a second, a whole run minutes).
+pub fn fold_until(
+    keys: &Keys,
+    elf: &[u8],
+    input: &[u8],
+    max_cycles: u64,
+    cancel: &AtomicBool,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Folded, ProveError> {
     let program = Program::load(elf)?;
@@ -144,6 +168,9 @@ pub fn fold(
     let nova = |e: nova_snark::errors::NovaError| ProveError::Nova(e.to_string());
     let mut rs = RecursiveSNARK::new(&keys.pp, &circuits[0], &w.z0).map_err(nova)?;
     for (i, c) in circuits.iter().enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(ProveError::Cancelled { done: i, total });
+        }
         rs.prove_step(&keys.pp, c).map_err(nova)?;
         progress(i + 1, total);
     }
@@ -178,7 +205,26 @@ pub fn prove(
     max_cycles: u64,
     progress: impl FnMut(usize, usize),
 ) -> Result<Proof, ProveError> {
-    let folded = fold(keys, elf, input, max_cycles, progress)?;
+    prove_until(
+        keys,
+        elf,
+        input,
+        max_cycles,
+        &AtomicBool::new(false),
+        progress,
+    )
+}
+
+/// [`prove`] that can be cancelled between folding steps ([`fold_until`]).
+pub fn prove_until(
+    keys: &Keys,
+    elf: &[u8],
+    input: &[u8],
+    max_cycles: u64,
+    cancel: &AtomicBool,
+    progress: impl FnMut(usize, usize),
+) -> Result<Proof, ProveError> {
+    let folded = fold_until(keys, elf, input, max_cycles, cancel, progress)?;
     compress(keys, folded)
 }
 

@@ -117,3 +117,58 @@ fn corrupt_cache_is_regenerated() {
         "corrupt cache not regenerated"
     );
 }
+
+#[test]
+fn the_pinned_verifier_key_digest_is_the_default_circuits() {
+    use nexus_zkvm_bridge::prover::{setup, DEFAULT_K, DEFAULT_M};
+    // A fresh setup, not the cache: a changed circuit must change the pinned digest (and
+    // `CIRCUIT_VERSION`) in the same commit.
+    let keys = setup(DEFAULT_K, DEFAULT_M).unwrap();
+    assert_eq!(
+        hex::encode(cache::verifier_key_digest(&keys.vk).unwrap()),
+        hex::encode(cache::DEFAULT_VERIFIER_KEY_SHA256),
+        "the default circuit's verifier key changed: update DEFAULT_VERIFIER_KEY_SHA256 and CIRCUIT_VERSION"
+    );
+    // The digest the cache reports is the same canonical one.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, digest) = cache::verifier_key_with_digest(dir.path(), 1, 1).unwrap();
+    let (vk, again) = cache::verifier_key_with_digest(dir.path(), 1, 1).unwrap();
+    assert_eq!(
+        digest, again,
+        "digest of a generated key vs the same key read back"
+    );
+    assert_eq!(cache::verifier_key_digest(&vk).unwrap(), digest);
+}
+
+#[test]
+fn proving_stops_at_a_step_boundary_when_cancelled() {
+    use nexus_zkvm_bridge::prover::{prove_until, ProveError};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let keys = cache::prover_keys(dir.path(), K, M).unwrap();
+    let cancel = AtomicBool::new(false);
+    let mut seen = 0;
+    let r = prove_until(
+        &keys,
+        &program(),
+        b"abc",
+        DEFAULT_MAX_CYCLES,
+        &cancel,
+        |done, _| {
+            seen = done;
+            if done == 2 {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        },
+    );
+    match r {
+        Err(ProveError::Cancelled { done, total }) => {
+            assert_eq!((done, seen), (2, 2));
+            assert!(
+                total > 2,
+                "the program must need more than two steps: {total}"
+            );
+        }
+        other => panic!("expected a cancellation, got {:?}", other.map(|p| p.public)),
+    }
+}

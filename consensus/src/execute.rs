@@ -58,7 +58,7 @@ pub fn intrinsic_fuel(params: &ChainParams, tx: &VerifiedTx) -> u64 {
         fuel =
             fuel.saturating_add(DEPLOY_FUEL_PER_CODE_BYTE.saturating_mul(spec.code.len() as u64));
     }
-    fuel.saturating_add(crate::zk::extra_intrinsic_fuel(&tx.body.kind))
+    fuel.saturating_add(crate::zk::extra_intrinsic_fuel(&params.zk, &tx.body.kind))
 }
 
 pub fn kind_name(kind: &TxKind) -> &'static str {
@@ -109,7 +109,7 @@ pub fn admit(
             got: tx.body.nonce,
         });
     }
-    crate::zk::check_stateless(&tx.body.kind)?;
+    crate::zk::check_stateless(&params.zk, &tx.body.kind)?;
     if tx.body.fuel_price < params.min_fuel_price && !tx.body.kind.is_validator_duty() {
         return Err(TxError::FuelPriceTooLow {
             got: tx.body.fuel_price,
@@ -155,7 +155,7 @@ pub struct BlockExecutor<'a> {
     pub block: BlockContext,
     pub fees: u128,
     pub fuel_reserved: u64,
-    /// Proofs verified so far in this block (bounded by `zk::MAX_PROOFS_PER_BLOCK`).
+    /// Proofs verified so far in this block (bounded by `zk.max_proofs_per_block`).
     pub zk_proofs: crate::zk::execute::BlockProofs,
 }
 
@@ -390,7 +390,7 @@ impl<'a> BlockExecutor<'a> {
                 crate::threshold::keygen::apply_dkg_message(view, sender, message)
             }
             TxKind::DeployZk { elf } => {
-                let id = zk::execute::deploy(view, sender, elf, height)?;
+                let id = zk::execute::deploy(view, &self.params.zk, sender, elf, height)?;
                 outcome
                     .events
                     .push((zk::execute::EVENT_PROGRAM.into(), id.to_vec()));
@@ -402,7 +402,15 @@ impl<'a> BlockExecutor<'a> {
                 reward,
             } => {
                 require_spendable(&Ledger::new(view), *reward)?;
-                let id = zk::execute::request(view, sender, *program, input, *reward, height)?;
+                let id = zk::execute::request(
+                    view,
+                    &self.params.zk,
+                    sender,
+                    *program,
+                    input,
+                    *reward,
+                    height,
+                )?;
                 outcome
                     .events
                     .push((zk::execute::EVENT_JOB.into(), id.to_be_bytes().to_vec()));
@@ -412,11 +420,14 @@ impl<'a> BlockExecutor<'a> {
             TxKind::SubmitProof { job, proof } => {
                 let result = zk::execute::submit(
                     view,
+                    &self.params.zk,
                     &mut self.zk_proofs,
-                    sender,
-                    *job,
-                    proof,
-                    &tx.hash,
+                    zk::execute::Submission {
+                        prover: sender,
+                        job: *job,
+                        proof,
+                        tx_hash: &tx.hash,
+                    },
                     height,
                 )?;
                 outcome.outputs = result

@@ -1,6 +1,7 @@
 //! Chain parameters, fixed at genesis.
 
 use crate::address::Address;
+use crate::zk::ZkParams;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -52,6 +53,8 @@ pub struct ChainParams {
     pub eth_gateway: Address,
     /// Blocks a DKG phase lasts at most (rounds 1 and 2 close as soon as everyone has spoken).
     pub dkg_phase_blocks: u64,
+    /// zk-Functions: circuit shape, pinned verifier key, fuel, budgets and size limits.
+    pub zk: ZkParams,
 }
 
 impl Default for ChainParams {
@@ -74,6 +77,7 @@ impl Default for ChainParams {
             eth_chain_id: 31337,
             eth_gateway: Address::default(),
             dkg_phase_blocks: 3,
+            zk: ZkParams::default(),
         }
     }
 }
@@ -129,6 +133,6 @@ impl ChainParams {
         if self.max_block_fuel == 0 {
             return err("max_block_fuel", "must be positive");
         }
-        Ok(())
+        self.zk.validate()
     }
 }

@@ -21,10 +21,7 @@ use nexus_consensus::params::ChainParams;
 use nexus_consensus::threshold::state::{outbox_key, OutboxItem};
 use nexus_consensus::tx::{TxBody, TxKind};
 use nexus_consensus::zk::state::{job_key, program_key, prover_key};
-use nexus_consensus::zk::{
-    self, JobStatus, ProverRecord, ZkJob, ZkProgram, MAX_ZK_ELF_BYTES, MAX_ZK_PROOF_BYTES,
-    ZK_JOB_TTL_BLOCKS,
-};
+use nexus_consensus::zk::{self, JobStatus, ProverRecord, ZkJob, ZkParams, ZkProgram};
 use nexus_consensus::{Address, NexusApp};
 use nexus_runtime::{Engine, Runtime};
 use nexus_store::Store;
@@ -65,21 +62,20 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// A real proof of `elf` on `input` with the chain's circuit shape, from the file cache or
 /// made now (and stored for the next run).
 fn proof_for(elf: &[u8], input: &[u8]) -> Vec<u8> {
+    let (k, m) = ZkParams::default().shape();
     let dir = tmp().join("zk-proofs");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!(
-        "{}-{}-k{}-m{}.nxproof",
+        "{}-{}-k{k}-m{m}.nxproof",
         sha256_hex(elf),
         sha256_hex(input),
-        zk::verifier::ZK_K,
-        zk::verifier::ZK_M
     ));
     if let Ok(bytes) = std::fs::read(&path) {
         if Proof::from_bytes(&bytes).is_ok() {
             return bytes;
         }
     }
-    let keys = cache::prover_keys(&key_cache(), zk::verifier::ZK_K, zk::verifier::ZK_M).unwrap();
+    let keys = cache::prover_keys(&key_cache(), k, m).unwrap();
     let proof = prover::prove(&keys, elf, input, DEFAULT_MAX_CYCLES, |_, _| {}).unwrap();
     let bytes = proof.to_bytes().unwrap();
     let part = path.with_extension(format!("part{}", std::process::id()));
@@ -114,6 +110,10 @@ struct Chain {
 
 impl Chain {
     fn new() -> Chain {
+        Chain::with_params(ChainParams::default())
+    }
+
+    fn with_params(params: ChainParams) -> Chain {
         key_cache();
         let dir = tempfile::tempdir().unwrap();
         let validator = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
@@ -133,7 +133,7 @@ impl Chain {
                 consensus_key: validator.verifying_key().to_bytes(),
                 stake: 10_000_000,
             }],
-            params: ChainParams::default(),
+            params,
         };
         let store = Arc::new(Store::open(&dir.path().join("state")).unwrap());
         let app = NexusApp::new(store, Runtime::new(Engine::new().unwrap()).unwrap());
@@ -253,13 +253,16 @@ fn a_verified_proof_finishes_the_job_pays_the_prover_and_queues_the_output_for_s
     let job = c.job(0);
     assert_eq!(job.status, JobStatus::Open);
     assert_eq!(job.reward, REWARD);
-    assert_eq!(job.expires_at, job.requested_at + ZK_JOB_TTL_BLOCKS);
+    assert_eq!(
+        job.expires_at,
+        job.requested_at + ZkParams::default().job_ttl_blocks
+    );
 
     let prover = c.prover.clone();
     let before = c.balance(&prover);
     // Time the block alone, with the verifier key already in memory (the node loads it in the
     // background once a block touched the zk subsystem).
-    zk::verifier::verifier_key().expect("verifier key");
+    zk::verifier::verifier_key(&ZkParams::default()).expect("verifier key");
     // Baseline in the same run: a block with one cheap transaction.
     let started = std::time::Instant::now();
     let r = c.send(&prover, TxKind::RegisterProver);
@@ -280,7 +283,7 @@ fn a_verified_proof_finishes_the_job_pays_the_prover_and_queues_the_output_for_s
         started.elapsed()
     );
     assert_eq!(r.code, 0, "{}", r.log);
-    assert!(outcome(&r).fuel_used >= zk::ZK_VERIFY_FUEL);
+    assert!(outcome(&r).fuel_used >= ZkParams::default().verify_fuel);
     assert_eq!(c.balance(&prover), before + REWARD - fee(&r));
 
     let JobStatus::Done(result) = c.job(0).status else {
@@ -410,11 +413,11 @@ fn only_registered_provers_may_submit_and_only_for_open_jobs() {
         &prover,
         TxKind::SubmitProof {
             job: 0,
-            proof: vec![0; MAX_ZK_PROOF_BYTES + 1],
+            proof: vec![0; ZkParams::default().max_proof_bytes as usize + 1],
         },
     );
     assert_eq!(r.code, CODE_ZK);
-    assert!(r.log.contains("MAX_ZK_PROOF_BYTES"), "{}", r.log);
+    assert!(r.log.contains("zk.max_proof_bytes"), "{}", r.log);
     assert_eq!(c.job(0).status, JobStatus::Open);
 }
 
@@ -434,11 +437,11 @@ fn deploys_and_requests_with_bad_inputs_are_refused_with_clear_errors() {
     let r = c.refused(
         &requester,
         TxKind::DeployZk {
-            elf: vec![0x7f; MAX_ZK_ELF_BYTES + 1],
+            elf: vec![0x7f; ZkParams::default().max_elf_bytes as usize + 1],
         },
     );
     assert_eq!(r.code, CODE_ZK);
-    assert!(r.log.contains("MAX_ZK_ELF_BYTES"), "{}", r.log);
+    assert!(r.log.contains("zk.max_elf_bytes"), "{}", r.log);
 
     let r = c.send(
         &requester,
@@ -548,7 +551,8 @@ fn a_proposal_carries_no_more_proofs_than_a_block_verifies() {
     let mut c = Chain::new();
     c.block(vec![]);
     let prover = c.prover.clone();
-    let txs: Vec<Bytes> = (0..zk::MAX_PROOFS_PER_BLOCK as u64 + 2)
+    let max = ZkParams::default().max_proofs_per_block;
+    let txs: Vec<Bytes> = (0..max as u64 + 2)
         .map(|job| {
             c.tx(
                 &prover,
@@ -565,5 +569,78 @@ fn a_proposal_carries_no_more_proofs_than_a_block_verifies() {
         height: c.height + 1,
         ..Default::default()
     });
-    assert_eq!(resp.txs, txs[..zk::MAX_PROOFS_PER_BLOCK as usize].to_vec());
+    assert_eq!(resp.txs, txs[..max as usize].to_vec());
+}
+
+#[test]
+fn the_zk_limits_and_prices_are_the_genesis_parameters() {
+    let zk = ZkParams {
+        max_proofs_per_block: 2,
+        job_ttl_blocks: 3,
+        max_input_bytes: 8,
+        verify_fuel: 123_456_789,
+        ..ZkParams::default()
+    };
+    let mut c = Chain::with_params(ChainParams {
+        zk: zk.clone(),
+        ..ChainParams::default()
+    });
+    let f = fixture();
+    let (requester, prover) = (c.requester.clone(), c.prover.clone());
+    assert_eq!(
+        c.send(&requester, TxKind::DeployZk { elf: f.elf.clone() })
+            .code,
+        0
+    );
+    assert_eq!(c.send(&prover, TxKind::RegisterProver).code, 0);
+    let program = nexus_zkvm_bridge::witness::sha256(&f.elf);
+    let request = |input: &[u8]| TxKind::RequestProof {
+        program,
+        input: input.to_vec(),
+        reward: REWARD,
+    };
+    let r = c.refused(&requester, request(b"nine byte"));
+    assert_eq!(r.code, CODE_ZK);
+    assert!(r.log.contains("zk.max_input_bytes"), "{}", r.log);
+    let r = c.send(&requester, request(INPUT));
+    assert_eq!(r.code, 0, "{}", r.log);
+    let job = c.job(0);
+    assert_eq!(job.expires_at, job.requested_at + 3);
+
+    // A proof that does not verify still pays the chain's verification fuel.
+    let r = c.send(
+        &prover,
+        TxKind::SubmitProof {
+            job: 0,
+            proof: vec![1; 64],
+        },
+    );
+    assert_eq!(r.code, CODE_ZK);
+    assert!(outcome(&r).fuel_used >= zk.verify_fuel, "{:?}", outcome(&r));
+
+    // Proposals carry the chain's number of proofs.
+    let txs: Vec<Bytes> = (0..4)
+        .map(|job| {
+            c.tx(
+                &prover,
+                TxKind::SubmitProof {
+                    job,
+                    proof: vec![1; 64],
+                },
+            )
+        })
+        .collect();
+    let resp = c.app.prepare_proposal(RequestPrepareProposal {
+        txs: txs.clone(),
+        max_tx_bytes: 1 << 20,
+        height: c.height + 1,
+        ..Default::default()
+    });
+    assert_eq!(resp.txs, txs[..2].to_vec());
+
+    // And the job expires after the chain's lifetime.
+    while (c.height as u64) < job.expires_at {
+        c.block(vec![]);
+    }
+    assert!(matches!(c.job(0).status, JobStatus::Expired { .. }));
 }

@@ -11,7 +11,6 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use nexus_consensus::client::{Client, CommittedTx};
 use nexus_consensus::tx::TxKind;
-use nexus_consensus::zk::verifier::{ZK_K, ZK_M};
 use nexus_consensus::zk::{JobStatus, ZkJob};
 use nexus_consensus::AccountKey;
 use nexus_zkvm_bridge::prover::Keys;
@@ -66,7 +65,7 @@ pub struct ProverArgs {
     #[arg(long, default_value_t = DEFAULT_POLL_MS)]
     pub poll_ms: u64,
     /// Skip jobs whose reward is below this (a `SubmitProof` pays the verification fuel,
-    /// `ZK_VERIFY_FUEL` times the fuel price, whether or not it wins).
+    /// the chain's `zk.verify_fuel` times the fuel price, whether or not it wins).
     #[arg(long, default_value_t = 0)]
     pub min_reward: u128,
     /// Instruction limit of a guest run.
@@ -181,7 +180,56 @@ fn submit(client: &Client, key: &AccountKey, tx: &TxArgs, kind: TxKind) -> Resul
 enum Attempt {
     Proved,
     Failed,
+    /// Another prover's proof landed first, or the job expired, while this one was proving.
+    Lost,
     Stopped,
+}
+
+/// The chain's circuit and this machine's proving keys for it.
+struct Circuit {
+    k: usize,
+    m: usize,
+    pinned: [u8; 32],
+    keys: Option<Arc<Keys>>,
+}
+
+impl Circuit {
+    /// Proving keys for the chain's shape, loaded (or generated) on first use and checked
+    /// against the verifier-key digest the chain pins: a prover built with another circuit
+    /// would only waste fees on proofs every validator refuses.
+    fn keys(&mut self, dir: &std::path::Path) -> Result<Arc<Keys>> {
+        if let Some(k) = &self.keys {
+            return Ok(k.clone());
+        }
+        let t = Instant::now();
+        let loaded = cache::prover_keys(dir, self.k, self.m).context("public parameters")?;
+        let digest = cache::verifier_key_digest(&loaded.vk)?;
+        if digest != self.pinned {
+            bail!(
+                "this prover's verifier key for k = {}, m = {} has SHA-256 {}, the chain pins {} \
+                 (zk.verifier_key_sha256): its zk circuit is not the chain's",
+                self.k,
+                self.m,
+                hex::encode(digest),
+                hex::encode(self.pinned)
+            );
+        }
+        info!(target: TARGET, ms = t.elapsed().as_millis() as u64, k = self.k, m = self.m, cache = %dir.display(), "proving keys loaded");
+        let keys = Arc::new(loaded);
+        self.keys = Some(keys.clone());
+        Ok(keys)
+    }
+}
+
+/// The order a prover takes open jobs in: highest reward first, then the one expiring first,
+/// then the oldest.
+fn by_priority(open: &mut [ZkJob]) {
+    open.sort_by(|a, b| {
+        b.reward
+            .cmp(&a.reward)
+            .then(a.expires_at.cmp(&b.expires_at))
+            .then(a.id.cmp(&b.id))
+    });
 }
 
 pub fn prover(args: ProverArgs) -> Result<i32> {
@@ -192,6 +240,18 @@ pub fn prover(args: ProverArgs) -> Result<i32> {
     let key = resolve(&args.tx.from, &args.tx.keys)?;
     let me = key.address();
     let client = args.tx.node.client();
+    let zk = client
+        .params()
+        .context("reading the chain parameters")?
+        .value
+        .zk;
+    let (k, m) = zk.shape();
+    let mut circuit = Circuit {
+        k,
+        m,
+        pinned: zk.verifier_key_sha256,
+        keys: None,
+    };
     if client.zk_prover(&me)?.is_none() {
         let r = submit(&client, &key, &args.tx, TxKind::RegisterProver)?;
         if r.code != 0 {
@@ -200,11 +260,10 @@ pub fn prover(args: ProverArgs) -> Result<i32> {
         info!(target: TARGET, prover = %me, height = r.height, "registered as a prover");
     }
     let dir = args.cache.clone().unwrap_or_else(cache::default_cache_dir);
-    let mut keys: Option<Arc<Keys>> = None;
     let mut handled: BTreeSet<u64> = BTreeSet::new();
     let mut cursor = args.from_job;
     let mut failures = 0u32;
-    info!(target: TARGET, prover = %me, node = %args.tx.node.node, once = args.once, "prover started");
+    info!(target: TARGET, prover = %me, node = %args.tx.node.node, once = args.once, k, m, "prover started");
     while !stop.load(Ordering::Relaxed) {
         let next = client.zk_next_job()?;
         let (height, _) = client.status()?;
@@ -230,23 +289,20 @@ pub fn prover(args: ProverArgs) -> Result<i32> {
         while handled.remove(&cursor) {
             cursor += 1;
         }
-        for job in open {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            if keys.is_none() {
-                let t = Instant::now();
-                let loaded = cache::prover_keys(&dir, ZK_K, ZK_M).context("public parameters")?;
-                info!(target: TARGET, ms = t.elapsed().as_millis() as u64, cache = %dir.display(), "proving keys loaded");
-                keys = Some(Arc::new(loaded));
-            }
-            let keys = keys.clone().expect("loaded above");
-            match work(&client, &key, &args, &keys, &job, &stop)? {
-                Attempt::Proved => {}
+        by_priority(&mut open);
+        // One job per look at the chain: after a proof, the next choice sees the jobs (and
+        // rewards) that arrived meanwhile.
+        if let Some(job) = open.first() {
+            let keys = circuit.keys(&dir)?;
+            match work(&client, &key, &args, &keys, job, &stop)? {
+                Attempt::Proved | Attempt::Lost => {}
                 Attempt::Failed => failures += 1,
                 Attempt::Stopped => break,
             }
             handled.insert(job.id);
+            if open.len() > 1 || !args.once {
+                continue;
+            }
         }
         if args.once {
             break;
@@ -262,8 +318,18 @@ pub fn prover(args: ProverArgs) -> Result<i32> {
     Ok(if failures == 0 { 0 } else { 1 })
 }
 
+/// Whether `job` can still earn its reward: open and not past its last block.
+fn still_open(client: &Client, id: u64) -> Result<bool> {
+    let (height, _) = client.status()?;
+    Ok(
+        matches!(client.zk_job(id)?, Some(j) if j.status == JobStatus::Open && j.expires_at > height),
+    )
+}
+
 /// Proves one job and submits the proof. Node and network errors are `Err`; a job that cannot
-/// be proved or whose proof the chain refused is [`Attempt::Failed`].
+/// be proved or whose proof the chain refused is [`Attempt::Failed`]; a job another prover
+/// finished (or that expired) meanwhile is abandoned as [`Attempt::Lost`] at the next folding
+/// step, and never submitted.
 fn work(
     client: &Client,
     key: &AccountKey,
@@ -279,49 +345,70 @@ fn work(
     info!(target: TARGET, job = job.id, program = %hex::encode(job.program), input_bytes = job.input.len(), reward = job.reward, "proving");
     let started = Instant::now();
     let (tx, rx) = mpsc::channel();
-    let (keys2, elf, input, max_cycles, id) = (
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (keys2, elf, input, max_cycles, id, cancel2) = (
         keys.clone(),
         program.elf,
         job.input.clone(),
         args.max_cycles,
         job.id,
+        cancel.clone(),
     );
-    // Proving runs on its own thread so a signal stops the prover without waiting for it.
+    // Proving runs on its own thread so the prover keeps watching the job and the signals.
     std::thread::Builder::new()
         .name(format!("prove-{id}"))
         .spawn(move || {
             let mut last_decile = 0;
-            let proof = prover::prove(&keys2, &elf, &input, max_cycles, |done, total| {
-                let decile = done * 10 / total.max(1);
-                if decile > last_decile {
-                    last_decile = decile;
-                    info!(target: TARGET, job = id, step = done, steps = total, "folding");
-                }
-            })
-            .map_err(anyhow::Error::from)
-            .and_then(|p| Ok(p.to_bytes()?));
+            let proof =
+                prover::prove_until(&keys2, &elf, &input, max_cycles, &cancel2, |done, total| {
+                    let decile = done * 10 / total.max(1);
+                    if decile > last_decile {
+                        last_decile = decile;
+                        info!(target: TARGET, job = id, step = done, steps = total, "folding");
+                    }
+                });
             tx.send(proof).ok();
         })
         .context("spawning the proving thread")?;
+    let watch_every = Duration::from_millis(args.poll_ms.max(STOP_CHECK.as_millis() as u64));
+    let mut next_watch = Instant::now() + watch_every;
     let proof = loop {
         match rx.recv_timeout(STOP_CHECK) {
             Ok(p) => break p,
             Err(mpsc::RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => {
+                cancel.store(true, Ordering::Relaxed);
                 info!(target: TARGET, job = id, "signal received; abandoning the proof");
                 return Ok(Attempt::Stopped);
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if Instant::now() >= next_watch {
+                    next_watch = Instant::now() + watch_every;
+                    if !still_open(client, id)? {
+                        cancel.store(true, Ordering::Relaxed);
+                        info!(target: TARGET, job = id, "job proved by another prover or expired; abandoning the proof");
+                        return Ok(Attempt::Lost);
+                    }
+                }
+            }
             Err(mpsc::RecvTimeoutError::Disconnected) => bail!("the proving thread died"),
         }
     };
-    let proof = match proof {
+    let proof = match proof
+        .map_err(anyhow::Error::from)
+        .and_then(|p| Ok(p.to_bytes()?))
+    {
         Ok(p) => p,
         Err(e) => {
             warn!(target: TARGET, job = id, error = %format!("{e:#}"), "cannot prove this job");
             return Ok(Attempt::Failed);
         }
     };
-    info!(target: TARGET, job = id, ms = started.elapsed().as_millis() as u64, bytes = proof.len(), "proved; submitting");
+    info!(target: TARGET, job = id, ms = started.elapsed().as_millis() as u64, bytes = proof.len(), "proved");
+    // A proof for a job that is no longer open would only cost its fee.
+    if !still_open(client, id)? {
+        info!(target: TARGET, job = id, "job proved by another prover or expired meanwhile; not submitting");
+        return Ok(Attempt::Lost);
+    }
     let r = submit(
         client,
         key,
@@ -334,4 +421,37 @@ fn work(
     }
     info!(target: TARGET, job = id, height = r.height, reward = job.reward, "proof verified; reward earned");
     Ok(Attempt::Proved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nexus_consensus::address::Address;
+
+    fn job(id: u64, reward: u128, expires_at: u64) -> ZkJob {
+        ZkJob {
+            id,
+            program: [0; 32],
+            input: vec![],
+            requester: Address::default(),
+            reward,
+            requested_at: 0,
+            expires_at,
+            status: JobStatus::Open,
+        }
+    }
+
+    #[test]
+    fn jobs_are_taken_by_reward_then_deadline_then_age() {
+        let mut open = vec![
+            job(0, 5, 100),
+            job(1, 9, 300),
+            job(2, 5, 50),
+            job(3, 9, 300),
+            job(4, 1, 10),
+        ];
+        by_priority(&mut open);
+        let order: Vec<u64> = open.iter().map(|j| j.id).collect();
+        assert_eq!(order, vec![1, 3, 2, 0, 4]);
+    }
 }

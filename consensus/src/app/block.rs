@@ -138,7 +138,7 @@ impl NexusApp {
         staking::distribute_fees(&mut ledger, &params, fees)?;
         let updates = staking::end_block_updates(&mut ledger, &params, height)?;
         keygen::end_block(&mut view, &params, height)?;
-        crate::zk::execute::end_block(&mut view, height)?;
+        crate::zk::execute::end_block(&mut view, &params.zk, height)?;
         outbox::seal_batch(&mut view, height)?;
         sessions::open_sessions(&mut view, &params, height, &absent)?;
 

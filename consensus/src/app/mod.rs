@@ -353,7 +353,7 @@ impl Application for NexusApp {
                 continue;
             }
             let is_proof = matches!(tx.body.kind, crate::tx::TxKind::SubmitProof { .. });
-            if is_proof && proofs >= crate::zk::MAX_PROOFS_PER_BLOCK {
+            if is_proof && proofs >= params.zk.max_proofs_per_block {
                 continue;
             }
             if admit_in_sequence(&mut view, &chain_id, &params, &tx, &mut senders).is_err() {

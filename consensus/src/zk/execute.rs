@@ -11,11 +11,8 @@ use nexus_zkvm_bridge::{prover, Program};
 use tracing::{info, warn};
 
 use super::state::{JobResult, JobStatus, ProverRecord, ZkJob, ZkProgram, ZkState};
-use super::verifier::{self, ZK_K, ZK_M};
-use super::{
-    outbox_function, ZkError, MAX_EXPIRIES_PER_BLOCK, MAX_PROOFS_PER_BLOCK, MAX_ZK_OUTPUT_BYTES,
-    TARGET, ZK_JOB_TTL_BLOCKS,
-};
+use super::verifier;
+use super::{outbox_function, ZkError, ZkParams, MAX_ZK_OUTPUT_BYTES, TARGET};
 use crate::address::Address;
 use crate::error::TxError;
 use crate::ledger::Ledger;
@@ -31,14 +28,15 @@ pub const EVENT_PROVED: &str = "zk/proved";
 /// `DeployZk`: stores the ELF under its SHA-256.
 pub fn deploy(
     view: &mut StateView,
+    zk_params: &ZkParams,
     owner: Address,
     elf: &[u8],
     height: u64,
 ) -> Result<[u8; 32], TxError> {
-    if elf.len() > super::MAX_ZK_ELF_BYTES {
+    if elf.len() > zk_params.max_elf_bytes as usize {
         return Err(ZkError::ElfTooLarge {
             len: elf.len(),
-            max: super::MAX_ZK_ELF_BYTES,
+            max: zk_params.max_elf_bytes as usize,
         }
         .into());
     }
@@ -54,7 +52,7 @@ pub fn deploy(
         deployed_at: height,
         elf: elf.to_vec(),
     });
-    verifier::prefetch();
+    verifier::prefetch(zk_params);
     info!(target: TARGET, program = %hex::encode(id), %owner, bytes = elf.len(), height, "zk program deployed");
     Ok(id)
 }
@@ -63,6 +61,7 @@ pub fn deploy(
 /// spend it). Returns the job id.
 pub fn request(
     view: &mut StateView,
+    zk_params: &ZkParams,
     requester: Address,
     program: [u8; 32],
     input: &[u8],
@@ -72,10 +71,10 @@ pub fn request(
     if reward == 0 {
         return Err(ZkError::ZeroReward.into());
     }
-    if input.len() > super::MAX_ZK_INPUT_BYTES {
+    if input.len() > zk_params.max_input_bytes as usize {
         return Err(ZkError::InputTooLarge {
             len: input.len(),
-            max: super::MAX_ZK_INPUT_BYTES,
+            max: zk_params.max_input_bytes as usize,
         }
         .into());
     }
@@ -95,7 +94,7 @@ pub fn request(
     ledger.set_account(&requester, &account);
     let mut zk = ZkState::new(view);
     let id = zk.next_job()?;
-    let expires_at = height.saturating_add(ZK_JOB_TTL_BLOCKS);
+    let expires_at = height.saturating_add(zk_params.job_ttl_blocks);
     zk.set_job(&ZkJob {
         id,
         program,
@@ -108,7 +107,7 @@ pub fn request(
     });
     zk.add_expiry(expires_at, id);
     zk.set_next_job(id + 1);
-    verifier::prefetch();
+    verifier::prefetch(zk_params);
     info!(target: TARGET, job = id, program = %hex::encode(program), %requester, reward, expires_at, "zk job opened");
     Ok(id)
 }
@@ -136,17 +135,30 @@ pub struct BlockProofs {
     pub verified: u32,
 }
 
+/// One `SubmitProof` transaction.
+pub struct Submission<'a> {
+    pub prover: Address,
+    pub job: u64,
+    pub proof: &'a [u8],
+    /// The transaction's hash (the outbox item's source).
+    pub tx_hash: &'a [u8; 32],
+}
+
 /// `SubmitProof`: the cheap checks (prover, job state, block budget, size), then the
 /// verification; on success the job is done, the reward paid and the output queued for signing.
 pub fn submit(
     view: &mut StateView,
+    zk_params: &ZkParams,
     budget: &mut BlockProofs,
-    prover_addr: Address,
-    job_id: u64,
-    proof_bytes: &[u8],
-    tx_hash: &[u8; 32],
+    submission: Submission<'_>,
     height: u64,
 ) -> Result<JobResult, TxError> {
+    let Submission {
+        prover: prover_addr,
+        job: job_id,
+        proof: proof_bytes,
+        tx_hash,
+    } = submission;
     let zk = ZkState::new(view);
     let Some(mut prover_record) = zk.prover(&prover_addr)? else {
         return Err(ZkError::NotAProver(prover_addr).into());
@@ -171,28 +183,29 @@ pub fn submit(
             .into())
         }
     }
-    if proof_bytes.len() > super::MAX_ZK_PROOF_BYTES {
+    if proof_bytes.len() > zk_params.max_proof_bytes as usize {
         return Err(ZkError::ProofTooLarge {
             len: proof_bytes.len(),
-            max: super::MAX_ZK_PROOF_BYTES,
+            max: zk_params.max_proof_bytes as usize,
         }
         .into());
     }
-    if budget.verified >= MAX_PROOFS_PER_BLOCK {
-        return Err(ZkError::BlockProofLimit.into());
+    if budget.verified >= zk_params.max_proofs_per_block {
+        return Err(ZkError::BlockProofLimit(zk_params.max_proofs_per_block).into());
     }
     budget.verified += 1;
     let program = zk.program(&job.program)?.ok_or_else(|| {
         nexus_runtime::RuntimeError::Corrupt(format!("job {job_id} names a missing program"))
     })?;
     let proof = Proof::from_bytes(proof_bytes).map_err(ZkError::MalformedProof)?;
-    let vk = verifier::verifier_key().map_err(|e| {
+    let vk = verifier::verifier_key(zk_params).map_err(|e| {
         TxError::Node(nexus_runtime::RuntimeError::Corrupt(format!(
             "zk verifier key: {e}"
         )))
     })?;
     let started = Instant::now();
-    let verified = prover::verify(&vk, ZK_K, ZK_M, &proof, &program.elf, &job.input);
+    let (k, m) = zk_params.shape();
+    let verified = prover::verify(&vk, k, m, &proof, &program.elf, &job.input);
     let micros = started.elapsed().as_micros() as u64;
     let public = match verified {
         Ok(public) => public,
@@ -246,9 +259,14 @@ pub fn submit(
 }
 
 /// End of block `height`: jobs whose last block was `height` (or earlier, when a previous
-/// block hit [`MAX_EXPIRIES_PER_BLOCK`]) expire and their rewards return to the requesters.
-pub fn end_block(view: &mut StateView, height: u64) -> Result<(), nexus_runtime::RuntimeError> {
-    let due = ZkState::new(view).expired_by(height, MAX_EXPIRIES_PER_BLOCK)?;
+/// block hit `zk.max_expiries_per_block`) expire and their rewards return to the requesters.
+pub fn end_block(
+    view: &mut StateView,
+    zk_params: &ZkParams,
+    height: u64,
+) -> Result<(), nexus_runtime::RuntimeError> {
+    let limit = zk_params.max_expiries_per_block as usize;
+    let due = ZkState::new(view).expired_by(height, limit)?;
     for (expires_at, id) in due {
         let mut zk = ZkState::new(view);
         zk.remove_expiry(expires_at, id);

@@ -32,9 +32,19 @@ pub type Vk = VerifierKey<E1, E2, ZkvmStep, S1, S2>;
 pub type Snark = CompressedSNARK<E1, E2, ZkvmStep, S1, S2>;
 
 /// Instruction slots per folding step (the `k` of the step circuit).
-pub const DEFAULT_K: usize = 16;
-/// Memory-audit rows per folding step.
-pub const DEFAULT_M: usize = 8;
+///
+/// The shape is chosen from measurements (BENCHMARKS.md, "zkVM"): a folding step costs a fixed
+/// ~125 ms (Nova's augmented circuits on both curves, mostly the secondary curve's
+/// multi-scalar multiplications) plus ~2.3 ms per 1,000 primary constraints, so throughput
+/// grows with `k` until the primary circuit crosses a power of two, which doubles compression
+/// and verification (both are linear in the padded size). `k = 48, m = 16` is the largest
+/// round shape under 2^16 primary constraints (63,189): ~150 cycles/s against ~75 for the
+/// largest under 2^15 (`k = 16, m = 8`: 32,595 constraints), for ~1.7x the compression and
+/// verification time. A chain may pin the smaller shape in its genesis.
+pub const DEFAULT_K: usize = 48;
+/// Memory-audit rows per folding step (a short program with a large image is audit-bound:
+/// its step count is the number of words it touches divided by `m`).
+pub const DEFAULT_M: usize = 16;
 /// Largest `k` or `m` accepted (from a proof file or the command line).
 pub const MAX_SLOTS_PER_STEP: usize = 1024;
 

@@ -65,16 +65,16 @@ impl Default for ZkParams {
             circuit_k: prover::DEFAULT_K as u32,
             circuit_m: prover::DEFAULT_M as u32,
             verifier_key_sha256: cache::DEFAULT_VERIFIER_KEY_SHA256,
-            // About the ~240-270 ms one verification takes on one core (one unit of fuel is
-            // about one wasm instruction, ~1 ns).
-            verify_fuel: 300_000_000,
+            // About the ~350-380 ms one verification of the default shape takes (one unit of
+            // fuel is about one wasm instruction, ~1 ns).
+            verify_fuel: 400_000_000,
             deploy_fuel_per_byte: 20,
             max_proofs_per_block: 4,
             job_ttl_blocks: 600,
             max_expiries_per_block: 64,
             max_elf_bytes: 1 << 20,
             max_input_bytes: 16 << 10,
-            // A compressed proof of the default shape is ~12.5 KiB plus its output.
+            // A compressed proof of the default shape is ~12.6 KiB plus its output.
             max_proof_bytes: 64 << 10,
         }
     }

@@ -8,8 +8,8 @@
 //! gets an error here, which halts it at the first proof, instead of accepting or refusing
 //! proofs differently from the other validators.
 //!
-//! Loading takes a few seconds (about 3.5 s from the cache and 4 s to generate on a quiet
-//! machine, release build), so the node never loads it at startup: [`prefetch`] starts a
+//! Loading takes a few seconds (about 2 s from the cache and 5 s to generate for the default
+//! shape on a quiet machine, release build), so the node never loads it at startup: [`prefetch`] starts a
 //! background load the first time a block touches the zk subsystem (a deploy or a request),
 //! and [`verifier_key`] waits for that load (or does it) when the first proof arrives.
 

@@ -264,8 +264,13 @@ pub fn prover(args: ProverArgs) -> Result<i32> {
     let mut cursor = args.from_job;
     let mut failures = 0u32;
     info!(target: TARGET, prover = %me, node = %args.tx.node.node, once = args.once, k, m, "prover started");
+    // With --once, the jobs that exist at the first look (later ones wait for another run).
+    let mut once_until: Option<u64> = None;
     while !stop.load(Ordering::Relaxed) {
-        let next = client.zk_next_job()?;
+        let mut next = client.zk_next_job()?;
+        if args.once {
+            next = *once_until.get_or_insert(next);
+        }
         let (height, _) = client.status()?;
         let mut open = Vec::new();
         for id in cursor..next {

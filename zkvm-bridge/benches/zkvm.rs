@@ -2,7 +2,9 @@
 //! verification time, on a generated loop program. Keys come from the on-disk cache
 //! ($NEXUS_ZK_CACHE or ~/.cache/nexus/zk), generated on first use.
 //!
-//! `NEXUS_ZK_BENCH_ITERS` sets the loop count (default 200, ≈ 1.4k cycles).
+//! `NEXUS_ZK_BENCH_ITERS` sets the loop count (default 200, ≈ 1.4k cycles);
+//! `NEXUS_ZK_BENCH_K` / `NEXUS_ZK_BENCH_M` another circuit shape than the default (to compare
+//! shapes in one sitting).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nexus_zkvm_bridge::prover::{compress, fold, verify, DEFAULT_K, DEFAULT_M};
@@ -74,11 +76,22 @@ fn bench(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (k, m) = (
+        env("NEXUS_ZK_BENCH_K", DEFAULT_K),
+        env("NEXUS_ZK_BENCH_M", DEFAULT_M),
+    );
     let dir = cache::default_cache_dir();
     let t = std::time::Instant::now();
-    let keys = cache::prover_keys(&dir, DEFAULT_K, DEFAULT_M).expect("keys");
+    let keys = cache::prover_keys(&dir, k, m).expect("keys");
     eprintln!(
-        "keys (k={DEFAULT_K}, m={DEFAULT_M}) ready in {:.2?}",
+        "keys (k={k}, m={m}, {:?} primary/secondary constraints) ready in {:.2?}",
+        keys.pp.num_constraints(),
         t.elapsed()
     );
     let elf = loop_elf(iters);
@@ -92,7 +105,12 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("zkvm");
     g.sample_size(10);
     g.throughput(Throughput::Elements(cycles));
-    g.bench_function(format!("fold_{cycles}_cycles"), |b| {
+    let shape = if (k, m) == (DEFAULT_K, DEFAULT_M) {
+        String::new()
+    } else {
+        format!("_k{k}_m{m}")
+    };
+    g.bench_function(format!("fold_{cycles}_cycles{shape}"), |b| {
         b.iter(|| fold(&keys, &elf, b"", DEFAULT_MAX_CYCLES, |_, _| {}).expect("fold"))
     });
     g.throughput(Throughput::Elements(1));
@@ -102,10 +120,10 @@ fn bench(c: &mut Criterion) {
     eprintln!("compress: {:.2?}", t.elapsed());
     let bytes = proof.to_bytes().expect("encode");
     eprintln!("proof size: {} bytes", bytes.len());
-    g.bench_function("verify", |b| {
+    g.bench_function(format!("verify{shape}"), |b| {
         b.iter(|| {
             let p = nexus_zkvm_bridge::proof::Proof::from_bytes(&bytes).expect("decode");
-            verify(&keys.vk, DEFAULT_K, DEFAULT_M, &p, &elf, b"").expect("verify")
+            verify(&keys.vk, k, m, &p, &elf, b"").expect("verify")
         })
     });
     g.finish();

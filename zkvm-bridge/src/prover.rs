@@ -38,9 +38,10 @@ pub type Snark = CompressedSNARK<E1, E2, ZkvmStep, S1, S2>;
 /// multi-scalar multiplications) plus ~2.3 ms per 1,000 primary constraints, so throughput
 /// grows with `k` until the primary circuit crosses a power of two, which doubles compression
 /// and verification (both are linear in the padded size). `k = 48, m = 16` is the largest
-/// round shape under 2^16 primary constraints (63,189): ~150 cycles/s against ~75 for the
-/// largest under 2^15 (`k = 16, m = 8`: 32,595 constraints), for ~1.7x the compression and
-/// verification time. A chain may pin the smaller shape in its genesis.
+/// round shape under 2^16 primary constraints (63,189): ~160 cycles/s against ~60-75 for the
+/// largest under 2^15 (`k = 16, m = 8`: 32,595 constraints), for ~15 % more compression and
+/// verification time (13.1 s and 268 ms against 11.3 s and 238 ms) and slower short programs
+/// (their step count is set by the memory audit). A chain may pin the smaller shape.
 pub const DEFAULT_K: usize = 48;
 /// Memory-audit rows per folding step (a short program with a large image is audit-bound:
 /// its step count is the number of words it touches divided by `m`).

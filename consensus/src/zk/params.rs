@@ -65,8 +65,8 @@ impl Default for ZkParams {
             circuit_k: prover::DEFAULT_K as u32,
             circuit_m: prover::DEFAULT_M as u32,
             verifier_key_sha256: cache::DEFAULT_VERIFIER_KEY_SHA256,
-            // About the ~350-380 ms one verification of the default shape takes (one unit of
-            // fuel is about one wasm instruction, ~1 ns).
+            // One verification of the default shape takes ~270 ms with the key in memory, up to
+            // ~370 ms in a cold process (one unit of fuel is about one wasm instruction, ~1 ns).
             verify_fuel: 400_000_000,
             deploy_fuel_per_byte: 20,
             max_proofs_per_block: 4,

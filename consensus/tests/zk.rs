@@ -211,6 +211,29 @@ impl Chain {
         self.get(&job_key(id)).expect("job in state")
     }
 
+    /// Offers `n` (unverifiable) `SubmitProof`s of `prover` to PrepareProposal; returns the
+    /// offered transactions and the proposal's.
+    fn propose_proofs(&mut self, prover: &AccountKey, n: usize) -> (Vec<Bytes>, Vec<Bytes>) {
+        let offered: Vec<Bytes> = (0..n as u64)
+            .map(|job| {
+                self.tx(
+                    prover,
+                    TxKind::SubmitProof {
+                        job,
+                        proof: vec![1; 64],
+                    },
+                )
+            })
+            .collect();
+        let resp = self.app.prepare_proposal(RequestPrepareProposal {
+            txs: offered.clone(),
+            max_tx_bytes: 1 << 20,
+            height: self.height + 1,
+            ..Default::default()
+        });
+        (offered, resp.txs)
+    }
+
     /// Deploys the echo guest, registers the prover and opens job 0 on [`INPUT`].
     fn with_open_job(elf: &[u8], input: &[u8]) -> (Chain, [u8; 32]) {
         let mut c = Chain::new();
@@ -551,25 +574,9 @@ fn a_proposal_carries_no_more_proofs_than_a_block_verifies() {
     let mut c = Chain::new();
     c.block(vec![]);
     let prover = c.prover.clone();
-    let max = ZkParams::default().max_proofs_per_block;
-    let txs: Vec<Bytes> = (0..max as u64 + 2)
-        .map(|job| {
-            c.tx(
-                &prover,
-                TxKind::SubmitProof {
-                    job,
-                    proof: vec![1; 64],
-                },
-            )
-        })
-        .collect();
-    let resp = c.app.prepare_proposal(RequestPrepareProposal {
-        txs: txs.clone(),
-        max_tx_bytes: 1 << 20,
-        height: c.height + 1,
-        ..Default::default()
-    });
-    assert_eq!(resp.txs, txs[..max as usize].to_vec());
+    let max = ZkParams::default().max_proofs_per_block as usize;
+    let (offered, proposed) = c.propose_proofs(&prover, max + 2);
+    assert_eq!(proposed, offered[..max].to_vec());
 }
 
 #[test]
@@ -619,24 +626,8 @@ fn the_zk_limits_and_prices_are_the_genesis_parameters() {
     assert!(outcome(&r).fuel_used >= zk.verify_fuel, "{:?}", outcome(&r));
 
     // Proposals carry the chain's number of proofs.
-    let txs: Vec<Bytes> = (0..4)
-        .map(|job| {
-            c.tx(
-                &prover,
-                TxKind::SubmitProof {
-                    job,
-                    proof: vec![1; 64],
-                },
-            )
-        })
-        .collect();
-    let resp = c.app.prepare_proposal(RequestPrepareProposal {
-        txs: txs.clone(),
-        max_tx_bytes: 1 << 20,
-        height: c.height + 1,
-        ..Default::default()
-    });
-    assert_eq!(resp.txs, txs[..2].to_vec());
+    let (offered, proposed) = c.propose_proofs(&prover, 4);
+    assert_eq!(proposed, offered[..2].to_vec());
 
     // And the job expires after the chain's lifetime.
     while (c.height as u64) < job.expires_at {

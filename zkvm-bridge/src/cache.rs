@@ -3,7 +3,9 @@
 //! File layout: `magic "NXZKKEY\0" | version u32 | circuit u32 | k u32 | m u32 | kind u8 |
 //! sha256(body) [32] | body_len u64 | body`, where `body` is bincode of `(pp, pk)` (kind 1) or
 //! `vk` (kind 2). A file whose header, hash or body does not check out is regenerated, never
-//! used. Files are written to a temporary name and renamed into place.
+//! used. Files are written to a temporary name and renamed into place. File names carry the key
+//! and circuit versions (`zkvm-v{KEY}-c{CIRCUIT}-k{k}-m{m}.{pk,vk}`); writing a shape's keys
+//! removes that shape's files of other versions.
 //!
 //! The cache is local state of this machine: the hash protects against corruption, not against
 //! someone who can write the cache directory (they could replace both body and hash).
@@ -16,18 +18,20 @@ use crate::prover::{setup, Keys, Params, Pk, ProveError, Vk};
 
 /// Key file magic.
 pub const KEY_MAGIC: &[u8; 8] = b"NXZKKEY\0";
-/// Key file format version.
-pub const KEY_VERSION: u32 = 1;
+/// Key file format version: bump when the keys' types or encoding change (2: the
+/// evaluation-argument keys are [`crate::ipa`]'s, generators stored uncompressed).
+pub const KEY_VERSION: u32 = 2;
 /// Version of the step circuit; bump on every constraint change so stale caches regenerate.
 pub const CIRCUIT_VERSION: u32 = 1;
 /// SHA-256 of the canonical encoding ([`verifier_key_digest`]) of the verifier key of the
 /// default shape (`prover::DEFAULT_K`, `prover::DEFAULT_M`) of circuit [`CIRCUIT_VERSION`].
 /// Chains pin it in their genesis (`zk.verifier_key_sha256`), so a node whose binary derives
 /// another key (a changed circuit) refuses to verify instead of disagreeing with the others.
-/// A test derives the key afresh and compares; change it together with [`CIRCUIT_VERSION`].
+/// A test derives the key afresh and compares; change it in the same commit as the circuit
+/// ([`CIRCUIT_VERSION`]) or the keys' encoding ([`KEY_VERSION`]).
 pub const DEFAULT_VERIFIER_KEY_SHA256: [u8; 32] = [
-    0x86, 0xc5, 0x9a, 0x9a, 0x00, 0x21, 0x4f, 0x0d, 0x5e, 0x0c, 0xaf, 0x2f, 0x0e, 0x71, 0x47, 0xfd,
-    0x4b, 0x71, 0x03, 0x6a, 0xa5, 0x89, 0x19, 0x75, 0xaf, 0x68, 0x12, 0x50, 0xef, 0xd2, 0xe8, 0x8b,
+    0x51, 0x19, 0xa0, 0x2b, 0x27, 0x57, 0xf1, 0x1e, 0xe2, 0xd7, 0x93, 0x47, 0xc0, 0x1d, 0x0f, 0xe7,
+    0x0a, 0x5b, 0x5e, 0xf1, 0x0b, 0x83, 0xda, 0x9d, 0x35, 0x78, 0x9f, 0x12, 0xa5, 0x98, 0x43, 0x1e,
 ];
 /// Largest key body decoded.
 pub const MAX_KEY_BYTES: usize = 1 << 30;
@@ -60,7 +64,9 @@ pub fn default_cache_dir() -> PathBuf {
 
 fn file(dir: &Path, k: usize, m: usize, kind: u8) -> PathBuf {
     let suffix = if kind == KIND_PROVER { "pk" } else { "vk" };
-    dir.join(format!("zkvm-c{CIRCUIT_VERSION}-k{k}-m{m}.{suffix}"))
+    dir.join(format!(
+        "zkvm-v{KEY_VERSION}-c{CIRCUIT_VERSION}-k{k}-m{m}.{suffix}"
+    ))
 }
 
 fn cfg() -> impl bincode::config::Config {
@@ -81,8 +87,9 @@ fn header(k: usize, m: usize, kind: u8, body: &[u8]) -> Vec<u8> {
     h
 }
 
-/// The checked body of a key file, or `None` when it is missing or corrupt.
-fn read_checked(path: &Path, k: usize, m: usize, kind: u8) -> Option<Vec<u8>> {
+/// The checked body of a key file and its SHA-256 (from the header, checked), or `None` when
+/// it is missing or corrupt.
+fn read_checked(path: &Path, k: usize, m: usize, kind: u8) -> Option<(Vec<u8>, [u8; 32])> {
     let bytes = std::fs::read(path).ok()?;
     if bytes.len() < HEADER {
         return None;
@@ -92,14 +99,39 @@ fn read_checked(path: &Path, k: usize, m: usize, kind: u8) -> Option<Vec<u8>> {
     if bytes[..expect.len()] != expect[..] {
         return None;
     }
-    let hash = &bytes[25..57];
+    let mut hash = [0u8; 32];
+    hash.copy_from_slice(&bytes[25..57]);
     let mut len = [0u8; 8];
     len.copy_from_slice(&bytes[57..65]);
-    let body = &bytes[HEADER..];
-    if u64::from_le_bytes(len) != body.len() as u64 || Sha256::digest(body)[..] != hash[..] {
+    let mut body = bytes;
+    let body_len = body.len() - HEADER;
+    if u64::from_le_bytes(len) != body_len as u64 || Sha256::digest(&body[HEADER..])[..] != hash {
         return None;
     }
-    Some(body.to_vec())
+    body.drain(..HEADER);
+    Some((body, hash))
+}
+
+/// Removes the key files of `(k, m)` written by other key or circuit versions (each pair is
+/// tens of MB and nothing reads them again). Best effort: a file that cannot be removed stays.
+fn remove_stale(dir: &Path, k: usize, m: usize) {
+    let current = [file(dir, k, m, KIND_PROVER), file(dir, k, m, KIND_VERIFIER)];
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let ours = name.starts_with("zkvm-")
+            && (name.ends_with(&format!("-k{k}-m{m}.pk"))
+                || name.ends_with(&format!("-k{k}-m{m}.vk")));
+        if ours && !current.contains(&path) && std::fs::remove_file(&path).is_ok() {
+            tracing::info!(target: "nexus::zkvm", file = %path.display(), "removed stale key file");
+        }
+    }
 }
 
 fn write(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
@@ -122,14 +154,16 @@ fn store(dir: &Path, keys: &Keys) -> Result<(), CacheError> {
         dir,
         &file(dir, keys.k, keys.m, KIND_VERIFIER),
         &header(keys.k, keys.m, KIND_VERIFIER, &body),
-    )
+    )?;
+    remove_stale(dir, keys.k, keys.m);
+    Ok(())
 }
 
 /// Prover keys from the cache, regenerated (and stored) when missing or corrupt.
 pub fn prover_keys(dir: &Path, k: usize, m: usize) -> Result<Keys, CacheError> {
     let pk_path = file(dir, k, m, KIND_PROVER);
     let vk_path = file(dir, k, m, KIND_VERIFIER);
-    if let (Some(pb), Some(vb)) = (
+    if let (Some((pb, _)), Some((vb, _))) = (
         read_checked(&pk_path, k, m, KIND_PROVER),
         read_checked(&vk_path, k, m, KIND_VERIFIER),
     ) {
@@ -159,10 +193,10 @@ pub fn verifier_key_with_digest(
     m: usize,
 ) -> Result<(Vk, [u8; 32]), CacheError> {
     let vk_path = file(dir, k, m, KIND_VERIFIER);
-    if let Some(vb) = read_checked(&vk_path, k, m, KIND_VERIFIER) {
+    if let Some((vb, digest)) = read_checked(&vk_path, k, m, KIND_VERIFIER) {
         if let Ok((vk, used)) = bincode::serde::decode_from_slice::<Vk, _>(&vb, cfg()) {
             if used == vb.len() {
-                return Ok((vk, Sha256::digest(&vb).into()));
+                return Ok((vk, digest));
             }
         }
     }

@@ -10,7 +10,8 @@
 //! - [`witness`]: the prover's first pass (execute, record hints, hash them into the commitment
 //!   the Fiat–Shamir challenge is drawn from) and the verifier's final-state checks;
 //! - [`prover`]: Nova IVC folding (`nova-snark`, BN254/Grumpkin, IPA, transparent setup),
-//!   compression (Spartan), verification; [`proof`]: the versioned proof file format;
+//!   compression (Spartan), verification; [`ipa`]: the inner product argument Spartan's
+//!   polynomial evaluations are proved with; [`proof`]: the versioned proof file format;
 //!   [`cache`]: public parameters on disk with a hash check.
 //!
 //! It must **not** depend on the wasm runtime, on `nexus-runtime`, or on consensus:
@@ -61,13 +62,14 @@ pub mod exec;
 pub mod gadgets;
 #[doc(hidden)]
 pub mod harness;
+pub mod ipa;
 pub mod proof;
 pub mod prover;
 pub mod toolchain;
 pub mod witness;
 
-/// Primary curve engine: BN254 with Pedersen commitments and the IPA evaluation argument
-/// (transparent setup).
+/// Primary curve engine: BN254 with Pedersen commitments (transparent setup); evaluation
+/// arguments are [`ipa`]'s.
 pub type E1 = nova_snark::provider::Bn256EngineIPA;
 /// Secondary curve engine: Grumpkin (the cycle partner of BN254), also IPA.
 pub type E2 = nova_snark::provider::GrumpkinEngine;

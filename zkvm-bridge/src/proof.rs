@@ -17,8 +17,9 @@ use crate::F;
 
 /// Proof file magic.
 pub const PROOF_MAGIC: &[u8; 8] = b"NXZKPRF\0";
-/// Proof format version.
-pub const PROOF_VERSION: u32 = 1;
+/// Proof format version. 2: the evaluation arguments are [`crate::ipa`]'s, not
+/// `nova_snark`'s `ipa_pc` (a version-1 proof is refused by version, not by a decoding error).
+pub const PROOF_VERSION: u32 = 2;
 /// Largest proof file accepted.
 pub const MAX_PROOF_BYTES: usize = 16 << 20;
 /// Largest encoded SNARK accepted (also the bincode decoding limit).
@@ -230,8 +231,8 @@ mod tests {
             Some(ProofError::BadMagic("proof"))
         );
         let mut b = good.clone();
-        b[8] = 2;
-        assert_eq!(Proof::from_bytes(&b).err(), Some(ProofError::BadVersion(2)));
+        b[8..12].copy_from_slice(&1u32.to_le_bytes()); // `nova_snark`'s own IPA
+        assert_eq!(Proof::from_bytes(&b).err(), Some(ProofError::BadVersion(1)));
         let mut b = good.clone();
         b[12..16].copy_from_slice(&0u32.to_le_bytes());
         assert_eq!(

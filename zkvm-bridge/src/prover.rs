@@ -1,16 +1,16 @@
 //! Second pass: Nova IVC over the step circuit, compression with Spartan + IPA, and the
 //! verifier.
 //!
-//! Curve cycle: BN254 (primary) / Grumpkin (secondary), both with Pedersen commitments and the
-//! IPA polynomial commitment (`Bn256EngineIPA`, `GrumpkinEngine`). Setup is transparent: the
-//! commitment keys are derived by hashing to the curve, no ceremony or powers-of-tau file.
+//! Curve cycle: BN254 (primary) / Grumpkin (secondary), both with Pedersen commitments
+//! (`Bn256EngineIPA`, `GrumpkinEngine`); Spartan's polynomial evaluations are proved with our
+//! inner product argument ([`crate::ipa`]). Setup is transparent: the commitment keys are
+//! derived by hashing to the curve, no ceremony or powers-of-tau file.
 //! (BN254's scalar field is also the one Ethereum precompiles use, which keeps a later on-chain
 //! verifier possible; Pallas/Vesta would be equally transparent but not Ethereum-friendly.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nova_snark::nova::{CompressedSNARK, ProverKey, PublicParams, RecursiveSNARK, VerifierKey};
-use nova_snark::provider::ipa_pc;
 use nova_snark::spartan::snark::RelaxedR1CSSNARK;
 use nova_snark::traits::snark::RelaxedR1CSSNARKTrait;
 
@@ -20,9 +20,9 @@ use crate::proof::{Proof, ProofError};
 use crate::witness::{self, challenge, check_final, initial_state, FinalStateError, PublicValues};
 use crate::{E1, E2};
 
-type EE1 = ipa_pc::EvaluationEngine<E1>;
-type EE2 = ipa_pc::EvaluationEngine<E2>;
-/// Primary compression SNARK (Spartan, non-preprocessing, IPA).
+type EE1 = crate::ipa::Ipa<E1>;
+type EE2 = crate::ipa::Ipa<E2>;
+/// Primary compression SNARK (Spartan, non-preprocessing, [`crate::ipa`]).
 pub type S1 = RelaxedR1CSSNARK<E1, EE1>;
 /// Secondary compression SNARK.
 pub type S2 = RelaxedR1CSSNARK<E2, EE2>;
@@ -39,9 +39,9 @@ pub type Snark = CompressedSNARK<E1, E2, ZkvmStep, S1, S2>;
 /// grows with `k` until the primary circuit crosses a power of two, which doubles compression
 /// and verification (both are linear in the padded size). `k = 48, m = 16` is the largest
 /// round shape under 2^16 primary constraints (63,189): ~160 cycles/s against ~60-75 for the
-/// largest under 2^15 (`k = 16, m = 8`: 32,595 constraints), for ~15 % more compression and
-/// verification time (13.1 s and 268 ms against 11.3 s and 238 ms) and slower short programs
-/// (their step count is set by the memory audit). A chain may pin the smaller shape.
+/// largest under 2^15 (`k = 16, m = 8`: 32,595 constraints), for more compression and
+/// verification time (BENCHMARKS.md has both shapes) and slower short programs (their step
+/// count is set by the memory audit). A chain may pin the smaller shape.
 pub const DEFAULT_K: usize = 48;
 /// Memory-audit rows per folding step (a short program with a large image is audit-bound:
 /// its step count is the number of words it touches divided by `m`).

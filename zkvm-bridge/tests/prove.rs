@@ -119,6 +119,28 @@ fn corrupt_cache_is_regenerated() {
 }
 
 #[test]
+fn regenerating_keys_removes_the_files_of_older_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = [
+        "zkvm-c1-k1-m1.pk",
+        "zkvm-c1-k1-m1.vk",
+        "zkvm-v1-c1-k1-m1.vk",
+    ];
+    let kept = ["zkvm-c1-k2-m1.vk", "zkvm-c1-k1-m12.pk", "notes-k1-m1.vk"];
+    for name in stale.iter().chain(&kept) {
+        std::fs::write(dir.path().join(name), b"old").unwrap();
+    }
+    let _ = cache::verifier_key(dir.path(), 1, 1).unwrap();
+    for name in stale {
+        assert!(!dir.path().join(name).exists(), "{name} kept");
+    }
+    for name in kept {
+        assert!(dir.path().join(name).exists(), "{name} removed");
+    }
+    assert!(cache::verifier_key_path(dir.path(), 1, 1).exists());
+}
+
+#[test]
 fn the_pinned_verifier_key_digest_is_the_default_circuits() {
     use nexus_zkvm_bridge::prover::{setup, DEFAULT_K, DEFAULT_M};
     // A fresh setup, not the cache: a changed circuit must change the pinned digest (and
@@ -127,7 +149,7 @@ fn the_pinned_verifier_key_digest_is_the_default_circuits() {
     assert_eq!(
         hex::encode(cache::verifier_key_digest(&keys.vk).unwrap()),
         hex::encode(cache::DEFAULT_VERIFIER_KEY_SHA256),
-        "the default circuit's verifier key changed: update DEFAULT_VERIFIER_KEY_SHA256 and CIRCUIT_VERSION"
+        "the default circuit's verifier key changed: update DEFAULT_VERIFIER_KEY_SHA256 (and CIRCUIT_VERSION or KEY_VERSION)"
     );
     // The digest the cache reports is the same canonical one.
     let dir = tempfile::tempdir().unwrap();

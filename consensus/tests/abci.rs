@@ -220,6 +220,27 @@ fn info_reports_the_committed_height_and_hash_after_a_restart() {
 }
 
 #[test]
+fn genesis_records_the_state_format_a_restarted_node_checks() {
+    use nexus_consensus::app::state_format;
+    let dir = tempfile::tempdir().unwrap();
+    let _ = scenario(dir.path());
+    let app = open_app(dir.path());
+    assert!(state_format::check(app.store()).is_ok());
+    let mut view = nexus_store::StateView::new(app.store().clone());
+    assert_eq!(
+        view.get(state_format::STATE_FORMAT_KEY).unwrap().unwrap(),
+        state_format::STATE_FORMAT.to_le_bytes()
+    );
+    // A state written before the format existed (the key absent) is refused, by name.
+    view.delete(state_format::STATE_FORMAT_KEY.to_vec());
+    app.store().commit(view.take_block_changes()).unwrap();
+    assert!(matches!(
+        state_format::check(app.store()),
+        Err(state_format::StateFormatError::Unversioned)
+    ));
+}
+
+#[test]
 fn a_block_finalized_but_not_committed_is_not_persisted() {
     let dir = tempfile::tempdir().unwrap();
     let net = keys();

@@ -57,6 +57,7 @@ use tracing::{error, info, warn};
 
 mod block;
 mod mempool;
+pub mod state_format;
 
 use block::{check_cometbft_validators, commit_powers, validator_update};
 use mempool::{admit_in_sequence, MempoolState, SenderState};
@@ -201,6 +202,7 @@ impl NexusApp {
         }
         let mut view = StateView::new(self.shared.store.clone());
         view.put(CHAIN_ID_KEY.to_vec(), req.chain_id.as_bytes().to_vec());
+        state_format::write(&mut view);
         let mut ledger = Ledger::new(&mut view);
         ledger.set_params(&genesis.params);
         for a in &genesis.accounts {

@@ -57,6 +57,11 @@ pub enum StartError {
     Store(#[from] nexus_store::StoreError),
     #[error("starting the runtime: {0}")]
     Runtime(#[from] nexus_runtime::RuntimeError),
+    #[error("state in {dir}: {source}")]
+    StateFormat {
+        dir: String,
+        source: crate::app::state_format::StateFormatError,
+    },
     #[error("cannot listen for ABCI on {addr}: {message}")]
     Abci { addr: String, message: String },
     #[error("threshold secrets: {0}")]
@@ -101,7 +106,12 @@ pub fn start(home: &NodeHome) -> Result<(), StartError> {
 pub fn start_with(home: &NodeHome, watcher: Option<WatcherFactory>) -> Result<(), StartError> {
     std::fs::create_dir_all(home.path.join("data"))
         .map_err(io_err("creating the data directory"))?;
-    let store = Arc::new(Store::open(&home.path.join("data/state"))?);
+    let state_dir = home.path.join("data/state");
+    let store = Arc::new(Store::open(&state_dir)?);
+    crate::app::state_format::check(&store).map_err(|source| StartError::StateFormat {
+        dir: state_dir.display().to_string(),
+        source,
+    })?;
     let engine = Engine::with_disk_cache(&home.path.join("data/module-cache"))?;
     let runtime = Runtime::new(engine)?;
     // Threshold secrets live beside the state; the operator key signs the duty transactions.

@@ -286,3 +286,33 @@ fn store_sign_extension_and_trace() {
     assert_eq!(t[5].rd, Some((10, 0xffff_ff80)));
     assert_eq!(t[6].rd, Some((11, 0x80)));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// The loader and the interpreter take untrusted bytes (a zk-Function deploy): any
+    /// mutation of a valid image (header fields, program header, code words) is either refused
+    /// or runs to an outcome or an error, never a panic; accepted segments are sorted and
+    /// disjoint. (`fuzz/fuzz_targets/zk_elf.rs` is the coverage-guided version.)
+    #[test]
+    fn mutated_images_are_refused_or_run_without_panicking(
+        code in proptest::collection::vec(proptest::prelude::any::<u32>(), 1..24),
+        edits in proptest::collection::vec((0usize..200, proptest::prelude::any::<u8>()), 0..8),
+        input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..16),
+    ) {
+        let mut image = make_elf(&code, 64);
+        for (at, byte) in edits {
+            let at = at % image.len();
+            image[at] = byte;
+        }
+        if let Ok(program) = Program::load(&image) {
+            for pair in program.segments.windows(2) {
+                proptest::prop_assert!(
+                    u64::from(pair[0].vaddr) + u64::from(pair[0].memsz) <= u64::from(pair[1].vaddr)
+                );
+            }
+            let cfg = RunConfig { max_cycles: 2_000, trace: true };
+            let _ = run(&program, &input, &cfg);
+        }
+    }
+}

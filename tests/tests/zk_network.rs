@@ -1,10 +1,11 @@
-//! zk-Functions on a real devnet: `nexus zk deploy` a C guest, `nexus zk request` a proof, a
-//! real `nexus prover --once` process proves it and submits the proof, the four validators
-//! verify it in FinalizeBlock, and the output is threshold-signed like any function output.
+//! zk-Functions on a real devnet: `nexus zk deploy` a C guest, `nexus zk request` a proof, two
+//! real `nexus prover --once` processes race to prove it (one wins, the other loses cleanly),
+//! the four validators verify the proof in FinalizeBlock, and the output is threshold-signed
+//! like any function output.
 //!
-//! Slow by nature (about 3 minutes on 2 cores in a debug build): the prover loads its keys and
-//! proves the smallest guest (`echo`, 190 cycles, 23 folding steps) and each validator loads the
-//! verifier key once. The public parameters are cached in `$NEXUS_ZK_CACHE` (default: a
+//! Slow by nature (about 70 s on 2 cores in a debug build, cached parameters): each prover loads
+//! its keys and proves the smallest guest (`echo`, 190 cycles, 12 folding steps), and each
+//! validator loads the verifier key once. The public parameters are cached in `$NEXUS_ZK_CACHE` (default: a
 //! directory under the target dir shared by the workspace's tests), so only the first run ever
 //! generates them (before the devnet starts).
 
@@ -125,44 +126,86 @@ fn a_prover_proves_a_requested_job_and_the_network_signs_the_verified_output() {
     assert_eq!(v["code"], 0, "{out}");
     let job = v["zk_job"].as_u64().expect("a job id");
 
-    // A fresh, funded account runs the prover (it registers itself).
-    let prover_key = nexus_consensus::AccountKey::generate();
-    let key_path = work.path().join("prover.key");
-    std::fs::write(&key_path, hex::encode(prover_key.to_bytes())).unwrap();
-    let prover_addr = prover_key.address().to_string();
-    net.cli(
-        0,
-        &[
-            "transfer",
-            "--to",
-            &prover_addr,
-            "--amount",
-            "10000000000",
-            "--from",
-            &faucet,
-        ],
-    );
-    let key_s = key_path.to_str().unwrap();
-    let rpc = net.rpc(1);
+    // Two fresh, funded accounts run a prover each (they register themselves), racing for the
+    // same job: exactly one earns the reward; the other abandons its proof, does not submit
+    // it, or has it refused in the same block, and counts that as lost, not failed (exit 0).
+    let provers: Vec<(String, PathBuf)> = (0..2)
+        .map(|i| {
+            let key = nexus_consensus::AccountKey::generate();
+            let path = work.path().join(format!("prover{i}.key"));
+            std::fs::write(&path, hex::encode(key.to_bytes())).unwrap();
+            let addr = key.address().to_string();
+            net.cli(
+                0,
+                &[
+                    "transfer",
+                    "--to",
+                    &addr,
+                    "--amount",
+                    "10000000000",
+                    "--from",
+                    &faucet,
+                ],
+            );
+            (addr, path)
+        })
+        .collect();
     let t = Instant::now();
-    let out = nexus(
-        &[
-            "prover",
-            "--once",
-            "--from",
-            key_s,
-            "--node",
-            &rpc,
-            "--cache",
-            cache.to_str().unwrap(),
-        ],
-        b"",
+    let racers: Vec<_> = provers
+        .iter()
+        .enumerate()
+        .map(|(i, (_, path))| {
+            Command::new(nexus_bin())
+                .args(["prover", "--once", "--from"])
+                .arg(path)
+                .args(["--node", &net.rpc(1 + i), "--cache"])
+                .arg(&cache)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let logs: Vec<String> = racers
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            let log = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(out.status.success(), "nexus prover --once failed:\n{log}");
+            assert!(log.contains("registered as a prover"), "{log}");
+            log
+        })
+        .collect();
+    eprintln!("two racing provers took {:.1?}", t.elapsed());
+    let winners: Vec<usize> = (0..2)
+        .filter(|&i| logs[i].contains("proof verified; reward earned"))
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one prover wins:\n{}\n---\n{}",
+        logs[0],
+        logs[1]
     );
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "nexus prover --once failed:\n{log}");
-    assert!(log.contains("registered as a prover"), "{log}");
-    assert!(log.contains("proof verified; reward earned"), "{log}");
-    eprintln!("prover --once took {:.1?}", t.elapsed());
+    let (winner, loser) = (winners[0], 1 - winners[0]);
+    let lost = [
+        "abandoning the proof",
+        "not submitting",
+        "proof not accepted",
+    ];
+    assert!(
+        lost.iter().any(|l| logs[loser].contains(l)),
+        "the other prover says how it lost:\n{}",
+        logs[loser]
+    );
+    eprintln!(
+        "loser: {}",
+        logs[loser]
+            .lines()
+            .find(|l| lost.iter().any(|m| l.contains(m)))
+            .unwrap()
+    );
+    let (prover_addr, key_path) = (&provers[winner].0, &provers[winner].1);
 
     // The job is done with the right output, read with a proof from another validator (once it
     // has committed the prover's block).
@@ -177,7 +220,7 @@ fn a_prover_proves_a_requested_job_and_the_network_signs_the_verified_output() {
     assert_eq!(v["status"], "done", "{out}");
     assert_eq!(v["output"].as_str().unwrap(), hex::encode(OUTPUT));
     assert_eq!(v["exit_code"], 0);
-    assert_eq!(v["prover"].as_str().unwrap(), prover_addr);
+    assert_eq!(v["prover"].as_str().unwrap(), prover_addr.as_str());
     let outbox: [u8; 32] = hex::decode(v["outbox_id"].as_str().expect("an outbox id"))
         .unwrap()
         .try_into()
@@ -206,6 +249,7 @@ fn a_prover_proves_a_requested_job_and_the_network_signs_the_verified_output() {
     }
 
     // Nothing is left to prove: --once exits at once.
+    let (key_s, rpc) = (key_path.to_str().unwrap(), net.rpc(1));
     let out = run_ok(&["prover", "--once", "--from", key_s, "--node", &rpc]);
     assert!(out.is_empty(), "{out}");
 

@@ -421,6 +421,21 @@ fn work(
         TxKind::SubmitProof { job: id, proof },
     )?;
     if r.code != 0 {
+        // Two provers can submit in the same block: the first proof closes the job and the
+        // second is refused (its verification fuel is still paid). That is a lost race, not a
+        // failure; a refusal while the job stays open is.
+        match client.zk_job(id)?.map(|j| j.status) {
+            Some(JobStatus::Done(result)) if result.prover != key.address() => {
+                info!(target: TARGET, job = id, winner = %result.prover, log = %r.log,
+                    "another prover's proof landed first, in the same block; proof not accepted");
+                return Ok(Attempt::Lost);
+            }
+            Some(JobStatus::Expired { .. }) => {
+                info!(target: TARGET, job = id, log = %r.log, "the job expired before the proof landed");
+                return Ok(Attempt::Lost);
+            }
+            _ => {}
+        }
         warn!(target: TARGET, job = id, code = r.code, log = %r.log, "proof refused");
         return Ok(Attempt::Failed);
     }

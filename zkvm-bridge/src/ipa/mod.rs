@@ -13,7 +13,7 @@
 //!   of `H'` with one inversion;
 //! - the verifier checks the final equation as one multi-scalar multiplication over the
 //!   generators plus one over the `2 log n + 2` proof points;
-//! - the verifier key stores the generators uncompressed ([`points::serialize_raw`]).
+//! - the verifier key stores the generators uncompressed ([`points::RawPoints`]).
 //!
 //! Protocol (n = 2^ℓ, claim `<a, b> = v` for `b = eq(point)`, commitment `C = <a, G>`):
 //! the transcript absorbs `C` and `v` and yields `r_q`; `Q' = r_q · Q` binds the inner
@@ -38,7 +38,7 @@ use nova_snark::traits::TranscriptEngineTrait;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use points::{commitment_point, IpaEngine, TranscriptPoint};
+use points::{commitment_point, IpaEngine, RawPoints, TranscriptPoint};
 
 /// Most rounds (log2 of the largest committed vector) a proof may claim.
 pub const MAX_IPA_ROUNDS: usize = 32;
@@ -56,27 +56,15 @@ pub struct Ipa<E: IpaEngine>(std::marker::PhantomData<E>);
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct ProverKey<E: IpaEngine> {
-    #[serde(
-        serialize_with = "points::serialize_raw",
-        deserialize_with = "points::deserialize_raw"
-    )]
-    q: Vec<E::Affine>,
+    q: RawPoints<E::Affine>,
 }
 
 /// Verifier key: the commitment generators and the inner-product generator, uncompressed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct VerifierKey<E: IpaEngine> {
-    #[serde(
-        serialize_with = "points::serialize_raw",
-        deserialize_with = "points::deserialize_raw"
-    )]
-    generators: Vec<E::Affine>,
-    #[serde(
-        serialize_with = "points::serialize_raw",
-        deserialize_with = "points::deserialize_raw"
-    )]
-    q: Vec<E::Affine>,
+    generators: RawPoints<E::Affine>,
+    q: RawPoints<E::Affine>,
 }
 
 /// The argument: one `(L, R)` pair per round and the folded `a`.
@@ -126,11 +114,11 @@ where
     type EvaluationArgument = Argument<E>;
 
     fn setup(ck: &CommitmentKey<E>) -> Result<(ProverKey<E>, VerifierKey<E>), NovaError> {
-        let q = E::generators(&E::CE::setup(Q_LABEL, 1)?)[..1].to_vec();
+        let q = RawPoints(E::generators(&E::CE::setup(Q_LABEL, 1)?)[..1].to_vec());
         Ok((
             ProverKey { q: q.clone() },
             VerifierKey {
-                generators: E::generators(ck).to_vec(),
+                generators: RawPoints(E::generators(ck).to_vec()),
                 q,
             },
         ))
@@ -150,11 +138,11 @@ where
         }
         let n = 1usize << point.len();
         let generators = E::generators(ck);
-        if poly.len() != n || generators.len() < n || pk.q.len() != 1 {
+        if poly.len() != n || generators.len() < n || pk.q.0.len() != 1 {
             return Err(NovaError::InvalidInputLength);
         }
         let r_q = transcript_start::<E>(transcript, comm, eval)?;
-        let q = pk.q[0] * r_q;
+        let q = pk.q.0[0] * r_q;
 
         let mut a = poly.to_vec();
         let mut b = EqPolynomial::evals_from_points(point);
@@ -215,8 +203,8 @@ where
         if rounds > MAX_IPA_ROUNDS
             || arg.l.len() != rounds
             || arg.r.len() != rounds
-            || vk.generators.len() < (1usize << rounds)
-            || vk.q.len() != 1
+            || vk.generators.0.len() < (1usize << rounds)
+            || vk.q.0.len() != 1
         {
             return Err(NovaError::InvalidInputLength);
         }
@@ -242,12 +230,12 @@ where
 
         // â <s, G> + (â b̂ - v) r_q Q - C - Σ x_j² L_j - Σ x_j⁻² R_j = 0
         let scaled_s: Vec<E::Scalar> = s.par_iter().map(|v| *v * arg.a_hat).collect();
-        let mut bases = vec![vk.q[0], comm_point];
+        let mut bases = vec![vk.q.0[0], comm_point];
         bases.extend(arg.l.iter().chain(&arg.r).copied());
         let mut scalars = vec![(arg.a_hat * b_hat - eval) * r_q, -E::Scalar::ONE];
         scalars.extend(x.iter().map(|v| -v.square()));
         scalars.extend(x_inv.iter().map(|v| -v.square()));
-        let total = msm_best(&scaled_s, &vk.generators[..n]) + msm_best(&scalars, &bases);
+        let total = msm_best(&scaled_s, &vk.generators.0[..n]) + msm_best(&scalars, &bases);
         if bool::from(total.is_identity()) {
             Ok(())
         } else {

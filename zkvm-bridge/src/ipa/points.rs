@@ -82,6 +82,22 @@ impl<A: CurveAffine, G: nova_snark::traits::Group> TranscriptReprTrait<G> for Tr
     }
 }
 
+/// Points that serialize uncompressed ([`serialize_raw`] / [`deserialize_raw`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawPoints<A>(pub Vec<A>);
+
+impl<A: CurveAffine> serde::Serialize for RawPoints<A> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_raw(&self.0, s)
+    }
+}
+
+impl<'de, A: CurveAffine> serde::Deserialize<'de> for RawPoints<A> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_raw(d).map(RawPoints)
+    }
+}
+
 /// Bytes of one base-field element in the raw encoding.
 const BASE_BYTES: usize = 32;
 
@@ -171,12 +187,7 @@ fn wnaf<F: PrimeField>(k: &F) -> Vec<i8> {
         if bit(&n, 0) == 1 {
             let low = (n[0] as i64) & (window - 1);
             d = if low >= window / 2 { low - window } else { low };
-            // n -= d
-            if d > 0 {
-                sub_small(&mut n, d as u64);
-            } else {
-                add_small(&mut n, (-d) as u64);
-            }
+            sub_digit(&mut n, d);
         }
         digits.push(d as i8);
         // n >>= 1
@@ -187,24 +198,14 @@ fn wnaf<F: PrimeField>(k: &F) -> Vec<i8> {
     digits
 }
 
-fn sub_small(n: &mut [u64; 5], v: u64) {
-    let mut borrow = v;
+/// `n -= d` on a little-endian 320-bit number (`d` is a digit of `n`'s low window, so `n`
+/// stays non-negative).
+fn sub_digit(n: &mut [u64; 5], d: i64) {
+    let mut carry = -i128::from(d);
     for limb in n.iter_mut() {
-        let (r, b) = limb.overflowing_sub(borrow);
-        *limb = r;
-        borrow = b as u64;
-        if borrow == 0 {
-            break;
-        }
-    }
-}
-
-fn add_small(n: &mut [u64; 5], v: u64) {
-    let mut carry = v;
-    for limb in n.iter_mut() {
-        let (r, c) = limb.overflowing_add(carry);
-        *limb = r;
-        carry = c as u64;
+        let v = i128::from(*limb) + carry;
+        *limb = v as u64; // the low 64 bits
+        carry = v >> 64; // -1, 0 or 1
         if carry == 0 {
             break;
         }
@@ -278,8 +279,9 @@ mod tests {
     fn raw_points_round_trip_and_reject_bad_bytes() {
         let points: Vec<G1Affine> = (0..5).map(|_| G1::random(OsRng).to_affine()).collect();
         let bytes =
-            bincode::serde::encode_to_vec(Raw(points.clone()), bincode::config::legacy()).unwrap();
-        let (back, _): (Raw, _) =
+            bincode::serde::encode_to_vec(RawPoints(points.clone()), bincode::config::legacy())
+                .unwrap();
+        let (back, _): (RawPoints<G1Affine>, _) =
             bincode::serde::decode_from_slice(&bytes, bincode::config::legacy()).unwrap();
         assert_eq!(back.0, points);
 
@@ -306,10 +308,4 @@ mod tests {
             }
         }
     }
-
-    #[derive(serde::Serialize, serde::Deserialize)]
-    struct Raw(
-        #[serde(serialize_with = "serialize_raw", deserialize_with = "deserialize_raw")]
-        Vec<G1Affine>,
-    );
 }

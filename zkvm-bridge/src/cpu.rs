@@ -47,6 +47,11 @@ impl Memory {
     pub fn page_count(&self) -> usize {
         self.pages.len()
     }
+
+    /// Whether the page holding `addr` is materialised (a write there allocates nothing).
+    pub fn has_page(&self, addr: u32) -> bool {
+        self.pages.contains_key(&(addr / PAGE_SIZE))
+    }
 }
 
 /// A memory access made by one instruction.

@@ -1,6 +1,6 @@
 //! RV32IM decode and execute.
 
-use crate::cpu::{Cpu, MemAccess, TraceStep};
+use crate::cpu::{Cpu, MemAccess, TraceStep, PAGE_SIZE};
 use crate::elf::Program;
 
 /// Default instruction budget for one run.
@@ -27,6 +27,25 @@ pub enum ExecError {
     UnknownSyscall { pc: u32, a7: u32 },
     #[error("syscall {a7} with unsupported fd {fd} at pc {pc:#x}")]
     BadFd { pc: u32, a7: u32, fd: u32 },
+    #[error("write of {len} bytes at pc {pc:#x} would take the output past {MAX_IO_BYTES} bytes")]
+    OutputTooLarge { pc: u32, len: u32 },
+    #[error("memory limit: a write at pc {pc:#x} would touch more than {MAX_MEMORY_PAGES} pages of {PAGE_SIZE} bytes")]
+    MemoryLimit { pc: u32 },
+}
+
+/// Largest input a guest may read and output it may write, in bytes.
+pub const MAX_IO_BYTES: usize = 1 << 24;
+/// Most memory pages a run may materialise (256 MiB): a guest's memory is sparse, but every
+/// page written is held by the interpreter and the prover, so without a bound one store per
+/// page would let a guest take 4 GiB in a million cycles.
+pub const MAX_MEMORY_PAGES: usize = 1 << 16;
+
+/// Refuses a write to `addr` when it would materialise a page past [`MAX_MEMORY_PAGES`].
+fn check_page(cpu: &Cpu, pc: u32, addr: u32) -> Result<(), ExecError> {
+    if !cpu.mem.has_page(addr) && cpu.mem.page_count() >= MAX_MEMORY_PAGES {
+        return Err(ExecError::MemoryLimit { pc });
+    }
+    Ok(())
 }
 
 /// Run parameters.
@@ -188,6 +207,7 @@ pub fn step(cpu: &mut Cpu) -> Result<Option<u32>, ExecError> {
             } else {
                 b & ((1 << (8 * size)) - 1)
             };
+            check_page(cpu, pc, addr)?; // aligned: never crosses a page
             cpu.mem.write(addr, size, value);
             mem = Some(MemAccess {
                 addr,
@@ -238,6 +258,9 @@ pub fn step(cpu: &mut Cpu) -> Result<Option<u32>, ExecError> {
                     if a0 != 1 {
                         return Err(ExecError::BadFd { pc, a7, fd: a0 });
                     }
+                    if cpu.output.len() as u64 + u64::from(a2) > MAX_IO_BYTES as u64 {
+                        return Err(ExecError::OutputTooLarge { pc, len: a2 });
+                    }
                     for i in 0..a2 {
                         let byte = cpu.mem.read_u8(a1.wrapping_add(i));
                         cpu.output.push(byte);
@@ -251,8 +274,9 @@ pub fn step(cpu: &mut Cpu) -> Result<Option<u32>, ExecError> {
                     let avail = cpu.input.len() - cpu.input_pos;
                     let n = (a2 as usize).min(avail);
                     for i in 0..n {
-                        let byte = cpu.input[cpu.input_pos + i];
-                        cpu.mem.write_u8(a1.wrapping_add(i as u32), byte);
+                        let addr = a1.wrapping_add(i as u32);
+                        check_page(cpu, pc, addr)?;
+                        cpu.mem.write_u8(addr, cpu.input[cpu.input_pos + i]);
                     }
                     cpu.input_pos += n;
                     cpu.set_reg(10, n as u32);

@@ -21,8 +21,9 @@ use crate::F;
 /// Most slots (instructions plus I/O micro-steps) one proof may cover: timestamps `2·slot+2`
 /// must stay below `2^32`.
 pub const MAX_SLOTS: u64 = (1 << 31) - 2;
-/// Largest input accepted by the prover (its positions are encoded in 32 bits).
-pub const MAX_IO_BYTES: usize = 1 << 24;
+/// Largest input or output accepted by the prover (positions are encoded in 32 bits); the
+/// interpreter enforces the same bound.
+pub use crate::exec::MAX_IO_BYTES;
 /// Domain separator of the Fiat–Shamir challenge.
 pub const FS_DOMAIN: &[u8] = b"nexus-zkvm/v1/gamma";
 

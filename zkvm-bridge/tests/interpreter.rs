@@ -136,6 +136,57 @@ fn cycle_limit_is_an_error_not_a_hang() {
     );
 }
 
+/// Found by `fuzz/fuzz_targets/zk_elf.rs`: one `write` ecall could copy up to 4 GiB into the
+/// output in one cycle, so the cycle limit bounded neither time nor memory.
+#[test]
+fn a_huge_write_is_an_error_not_an_allocation() {
+    let mut code = Vec::new();
+    code.extend(li(17, 64)); // write
+    code.extend(li(10, 1));
+    code.extend(li(11, 0));
+    code.extend(li(12, u32::MAX));
+    code.push(ECALL);
+    code.extend(exit_with(vec![]));
+    let err = exec(&code, b"", &RunConfig::default()).unwrap_err();
+    assert!(
+        matches!(err, ExecError::OutputTooLarge { len: u32::MAX, .. }),
+        "{err:?}"
+    );
+    // Up to the bound is fine.
+    let mut code = Vec::new();
+    code.extend(li(17, 64));
+    code.extend(li(10, 1));
+    code.extend(li(11, 0));
+    code.extend(li(12, 4096));
+    code.push(ECALL);
+    code.extend(exit_with(vec![]));
+    assert_eq!(
+        exec(&code, b"", &RunConfig::default())
+            .unwrap()
+            .output
+            .len(),
+        4096
+    );
+}
+
+/// One store per fresh page would otherwise let a guest take 4 GiB in a million cycles.
+#[test]
+fn touching_more_pages_than_the_memory_limit_is_an_error() {
+    use nexus_zkvm_bridge::exec::MAX_MEMORY_PAGES;
+    // x5 walks down from the top of memory one page at a time, storing a word on each.
+    let mut code = Vec::new();
+    code.extend(li(5, 0xffff_f000));
+    code.extend(li(6, 4096));
+    code.push(sw(0, 5, 0));
+    code.push(r(0x20, 0, 5, 5, 6)); // sub x5, x5, x6
+    code.push(branch(1, 5, 0, -8)); // bne x5, x0, store
+    code.extend(exit_with(vec![]));
+    let err = exec(&code, b"", &RunConfig::default()).unwrap_err();
+    assert!(matches!(err, ExecError::MemoryLimit { .. }), "{err:?}");
+    // The walk covers 2^20 - 1 pages, so it only ends early because of the limit.
+    const _: () = assert!(MAX_MEMORY_PAGES < (1 << 20) - 1);
+}
+
 #[test]
 fn ebreak_and_unknown_syscall_and_bad_fd() {
     let cfg = RunConfig::default();

@@ -51,7 +51,10 @@
 //! # Bounds
 //!
 //! Execution stops with [`ExecError::CycleLimitExceeded`] after `max_cycles` instructions
-//! ([`DEFAULT_MAX_CYCLES`] by default), so a guest can never hang the host.
+//! ([`DEFAULT_MAX_CYCLES`] by default), so a guest can never hang the host. A `write` past
+//! [`exec::MAX_IO_BYTES`] of output is [`ExecError::OutputTooLarge`], and a store or `read`
+//! that would materialise more than [`exec::MAX_MEMORY_PAGES`] pages is
+//! [`ExecError::MemoryLimit`], so it cannot exhaust the host's memory either.
 
 pub mod cache;
 pub mod circuit;

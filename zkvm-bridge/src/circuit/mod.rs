@@ -39,6 +39,22 @@ use nova_snark::traits::circuit::StepCircuit;
 use crate::decode::{Op, ALL_OPS, NUM_OPS, SYS_EXIT, SYS_READ, SYS_WRITE};
 use crate::gadgets::{pack_bits, pow2, sum, Builder, Lc};
 
+/// Loads (I-type, rs1 + immediate address).
+const LOAD_OPS: [Op; 5] = [Op::Lb, Op::Lh, Op::Lw, Op::Lbu, Op::Lhu];
+/// Stores (S-type, rs1 + immediate address).
+const STORE_OPS: [Op; 3] = [Op::Sb, Op::Sh, Op::Sw];
+/// ALU operations whose second operand is the I-type immediate.
+const IMM_ALU_OPS: [Op; 9] = [
+    Op::Addi,
+    Op::Slti,
+    Op::Sltiu,
+    Op::Xori,
+    Op::Ori,
+    Op::Andi,
+    Op::Slli,
+    Op::Srli,
+    Op::Srai,
+];
 pub const Z_PCW: usize = 32;
 pub const Z_HALTED: usize = 33;
 pub const Z_EXIT: usize = 34;
@@ -456,17 +472,7 @@ impl ZkvmStep {
         let a = read_reg(b, &s.regs, rs1_idx, &rs1_f)?;
         let rv2 = read_reg(b, &s.regs, rs2_idx, &rs2_f)?;
         let a_bits = b.bits(&a, 32)?;
-        let is_imm = any(&[
-            Op::Addi,
-            Op::Slti,
-            Op::Sltiu,
-            Op::Xori,
-            Op::Ori,
-            Op::Andi,
-            Op::Slli,
-            Op::Srli,
-            Op::Srai,
-        ]);
+        let is_imm = any(&IMM_ALU_OPS);
         let t = b.mul(&is_imm, &imm_i.sub(&rv2))?;
         let op2 = rv2.add(&t);
         let o_bits = b.bits(&op2, 32)?;
@@ -604,17 +610,7 @@ impl ZkvmStep {
         b.zero_if(&done_sel, &rd.sub(&s.io_i));
 
         // ---- address generation: base + imm (mod 2^32)
-        let g_rs1 = any(&[
-            Op::Jalr,
-            Op::Lb,
-            Op::Lh,
-            Op::Lw,
-            Op::Lbu,
-            Op::Lhu,
-            Op::Sb,
-            Op::Sh,
-            Op::Sw,
-        ]);
+        let g_rs1 = any(&[&[Op::Jalr][..], &LOAD_OPS, &STORE_OPS].concat());
         let g_pc_b = any(&[Op::Beq, Op::Bne, Op::Blt, Op::Bge, Op::Bltu, Op::Bgeu]);
         let g_pc = g_pc_b.add(&fl(Op::Jal)).add(&fl(Op::Auipc));
         let g_io = io_w.add(&io_r);
@@ -623,8 +619,8 @@ impl ZkvmStep {
             .mul(&g_rs1, &a)?
             .add(&b.mul(&g_pc, &pc_byte)?)
             .add(&b.mul(&g_io, &a1)?);
-        let g_i = any(&[Op::Jalr, Op::Lb, Op::Lh, Op::Lw, Op::Lbu, Op::Lhu]);
-        let g_s = any(&[Op::Sb, Op::Sh, Op::Sw]);
+        let g_i = any(&[&[Op::Jalr][..], &LOAD_OPS].concat());
+        let g_s = any(&STORE_OPS);
         let imm = b
             .mul(&g_i, &imm_i)?
             .add(&b.mul(&g_s, &imm_s)?)
@@ -661,7 +657,7 @@ impl ZkvmStep {
             .add(&b.mul(&hold, &s.pcw.sub(&seq))?);
 
         // ---- data memory access (loads, stores, one I/O byte)
-        let is_load = any(&[Op::Lb, Op::Lh, Op::Lw, Op::Lbu, Op::Lhu]);
+        let is_load = any(&LOAD_OPS);
         let is_store = any(&[Op::Sb, Op::Sh, Op::Sw]);
         let is_half = any(&[Op::Lh, Op::Lhu, Op::Sh]);
         let is_word = any(&[Op::Lw, Op::Sw]);
@@ -751,44 +747,33 @@ impl ZkvmStep {
         for (flag, res) in &results {
             b.zero_if(flag, &rd.sub(res));
         }
+        // Every op that writes rd in the ordinary way (not ECALL's a0).
         let wen_norm = any(&[
-            Op::Lui,
-            Op::Auipc,
-            Op::Jal,
-            Op::Jalr,
-            Op::Lb,
-            Op::Lh,
-            Op::Lw,
-            Op::Lbu,
-            Op::Lhu,
-            Op::Addi,
-            Op::Slti,
-            Op::Sltiu,
-            Op::Xori,
-            Op::Ori,
-            Op::Andi,
-            Op::Slli,
-            Op::Srli,
-            Op::Srai,
-            Op::Add,
-            Op::Sub,
-            Op::Sll,
-            Op::Slt,
-            Op::Sltu,
-            Op::Xor,
-            Op::Srl,
-            Op::Sra,
-            Op::Or,
-            Op::And,
-            Op::Mul,
-            Op::Mulh,
-            Op::Mulhsu,
-            Op::Mulhu,
-            Op::Div,
-            Op::Divu,
-            Op::Rem,
-            Op::Remu,
-        ]);
+            &[Op::Lui, Op::Auipc, Op::Jal, Op::Jalr][..],
+            &LOAD_OPS,
+            &IMM_ALU_OPS,
+            &[
+                Op::Add,
+                Op::Sub,
+                Op::Sll,
+                Op::Slt,
+                Op::Sltu,
+                Op::Xor,
+                Op::Srl,
+                Op::Sra,
+                Op::Or,
+                Op::And,
+                Op::Mul,
+                Op::Mulh,
+                Op::Mulhsu,
+                Op::Mulhu,
+                Op::Div,
+                Op::Divu,
+                Op::Rem,
+                Op::Remu,
+            ],
+        ]
+        .concat());
         let wen = wen_norm.add(&done_sel);
         let widx = b.mul(&rd_f, &wen_norm)?.add(&done_sel.scale_u64(10));
         let widx_v = native.as_ref().map(|n| match n.op {

@@ -2,8 +2,8 @@
 //! decodes without square roots, and one public scalar times many points.
 
 use ff::{Field, PrimeField};
+use group::{WnafBase, WnafScalar};
 use halo2curves::group::prime::PrimeCurveAffine;
-use halo2curves::group::Group;
 use halo2curves::{CurveAffine, CurveExt};
 use nova_snark::provider::pedersen::{Commitment, CommitmentEngine, CommitmentKey};
 use nova_snark::provider::traits::DlogGroupExt;
@@ -163,80 +163,16 @@ pub fn decode_raw<A: CurveAffine>(bytes: &[u8]) -> Result<Vec<A>, &'static str> 
         .collect()
 }
 
-/// Width of the signed-digit (wNAF) recoding of the public scalar in [`mul_all`].
-const WNAF_WIDTH: u32 = 5;
+/// Window of the signed-digit (wNAF) recoding of the public scalar in [`mul_all`].
+const WNAF_WINDOW: usize = 5;
 
-/// Signed digits of `k` in width-`WNAF_WIDTH` non-adjacent form, least significant first:
-/// `k = Σ d_i 2^i`, every nonzero `d_i` odd with `|d_i| < 2^(w-1)`, at most one of any `w`
-/// consecutive digits nonzero.
-fn wnaf<F: PrimeField>(k: &F) -> Vec<i8> {
-    let repr = k.to_repr();
-    let mut limbs = [0u64; 5];
-    for (i, chunk) in repr.as_ref().chunks(8).enumerate() {
-        let mut b = [0u8; 8];
-        b[..chunk.len()].copy_from_slice(chunk);
-        limbs[i] = u64::from_le_bytes(b);
-    }
-    let bit = |limbs: &[u64; 5], i: usize| (limbs[i / 64] >> (i % 64)) & 1;
-    let window = 1i64 << WNAF_WIDTH;
-    let mut digits = Vec::with_capacity(F::NUM_BITS as usize + 1);
-    let mut n = limbs;
-    let is_zero = |n: &[u64; 5]| n.iter().all(|&l| l == 0);
-    while !is_zero(&n) {
-        let mut d = 0i64;
-        if bit(&n, 0) == 1 {
-            let low = (n[0] as i64) & (window - 1);
-            d = if low >= window / 2 { low - window } else { low };
-            sub_digit(&mut n, d);
-        }
-        digits.push(d as i8);
-        // n >>= 1
-        for i in 0..5 {
-            n[i] = (n[i] >> 1) | if i + 1 < 5 { n[i + 1] << 63 } else { 0 };
-        }
-    }
-    digits
-}
-
-/// `n -= d` on a little-endian 320-bit number (`d` is a digit of `n`'s low window, so `n`
-/// stays non-negative).
-fn sub_digit(n: &mut [u64; 5], d: i64) {
-    let mut carry = -i128::from(d);
-    for limb in n.iter_mut() {
-        let v = i128::from(*limb) + carry;
-        *limb = v as u64; // the low 64 bits
-        carry = v >> 64; // -1, 0 or 1
-        if carry == 0 {
-            break;
-        }
-    }
-}
-
-/// `k · p` for every `p` (variable time: `k` is public, a Fiat–Shamir challenge), as
-/// affine points. The scalar is recoded once; each point gets a table of its odd multiples.
+/// `k · p` for every `p` (variable time: `k` is public, a Fiat–Shamir challenge). The scalar
+/// is recoded once (`group`'s [`WnafScalar`]); each point gets its table of odd multiples.
 pub fn mul_all<A: CurveAffine>(points: &[A], k: &A::ScalarExt) -> Vec<A::CurveExt> {
-    let digits = wnaf(k);
-    const TABLE: usize = 1 << (WNAF_WIDTH - 2);
+    let scalar = WnafScalar::<A::ScalarExt, WNAF_WINDOW>::new(k);
     points
         .par_iter()
-        .map(|p| {
-            let p = p.to_curve();
-            let twice = p.double();
-            let mut table = [p; TABLE];
-            for i in 1..TABLE {
-                table[i] = table[i - 1] + twice;
-            }
-            let mut acc = A::CurveExt::identity();
-            for &d in digits.iter().rev() {
-                acc = acc.double();
-                if d > 0 {
-                    acc += table[(d as usize) / 2];
-                } else if d < 0 {
-                    acc -= table[((-d) as usize) / 2];
-                }
-            }
-            acc
-        })
+        .map(|p| &WnafBase::<A::CurveExt, WNAF_WINDOW>::new(p.to_curve()) * &scalar)
         .collect()
 }
 
@@ -254,7 +190,7 @@ pub fn normalize<C: CurveExt>(points: &[C]) -> Vec<C::AffineExt> {
 mod tests {
     use super::*;
     use halo2curves::bn256::{Fr, G1Affine, G1};
-    use halo2curves::group::Curve;
+    use halo2curves::group::{Curve, Group};
     use rand_core::OsRng;
 
     #[test]

@@ -126,6 +126,22 @@ fn bench(c: &mut Criterion) {
             verify(&keys.vk, k, m, &p, &elf, b"").expect("verify")
         })
     });
+    // As a validator holds the key: decoded with the generator tables.
+    let encoded =
+        bincode::serde::encode_to_vec(&keys.vk, bincode::config::legacy()).expect("encode");
+    let t = std::time::Instant::now();
+    let (tables_vk, _): (nexus_zkvm_bridge::prover::Vk, _) =
+        nexus_zkvm_bridge::ipa::decoding_with_tables(|| {
+            bincode::serde::decode_from_slice(&encoded, bincode::config::legacy())
+        })
+        .expect("decode");
+    eprintln!("verifier key decoded with tables: {:.2?}", t.elapsed());
+    g.bench_function(format!("verify_with_tables{shape}"), |b| {
+        b.iter(|| {
+            let p = nexus_zkvm_bridge::proof::Proof::from_bytes(&bytes).expect("decode");
+            verify(&tables_vk, k, m, &p, &elf, b"").expect("verify")
+        })
+    });
     g.finish();
 }
 

@@ -48,6 +48,8 @@ pub enum CacheError {
     Setup(#[from] ProveError),
     #[error("encoding keys: {0}")]
     Encode(String),
+    #[error("decoding a just-generated verifier key: {0}")]
+    Decode(String),
 }
 
 /// `$NEXUS_ZK_CACHE`, else `$XDG_CACHE_HOME/nexus/zk`, else `$HOME/.cache/nexus/zk`.
@@ -186,23 +188,32 @@ pub fn verifier_key(dir: &Path, k: usize, m: usize) -> Result<Vk, CacheError> {
 }
 
 /// The verifier key from the cache (regenerated when missing or corrupt) and its
-/// [`verifier_key_digest`].
+/// [`verifier_key_digest`]. The key is always decoded from its encoding, also when just
+/// generated, so a caller inside [`crate::ipa::decoding_with_tables`] gets the tables.
 pub fn verifier_key_with_digest(
     dir: &Path,
     k: usize,
     m: usize,
 ) -> Result<(Vk, [u8; 32]), CacheError> {
-    let vk_path = file(dir, k, m, KIND_VERIFIER);
-    if let Some((vb, digest)) = read_checked(&vk_path, k, m, KIND_VERIFIER) {
-        if let Ok((vk, used)) = bincode::serde::decode_from_slice::<Vk, _>(&vb, cfg()) {
-            if used == vb.len() {
-                return Ok((vk, digest));
-            }
-        }
+    if let Some(found) = read_verifier_key(dir, k, m) {
+        return Ok(found);
     }
     let vk = prover_keys(dir, k, m)?.vk;
-    let digest = verifier_key_digest(&vk)?;
-    Ok((vk, digest))
+    let body =
+        bincode::serde::encode_to_vec(&vk, cfg()).map_err(|e| CacheError::Encode(e.to_string()))?;
+    drop(vk);
+    let (vk, _) = bincode::serde::decode_from_slice::<Vk, _>(&body, cfg())
+        .map_err(|e| CacheError::Decode(e.to_string()))?;
+    Ok((vk, Sha256::digest(&body).into()))
+}
+
+/// The verifier key and its digest from an intact cache file.
+fn read_verifier_key(dir: &Path, k: usize, m: usize) -> Option<(Vk, [u8; 32])> {
+    let (body, digest) = read_checked(&file(dir, k, m, KIND_VERIFIER), k, m, KIND_VERIFIER)?;
+    match bincode::serde::decode_from_slice::<Vk, _>(&body, cfg()) {
+        Ok((vk, used)) if used == body.len() => Some((vk, digest)),
+        _ => None,
+    }
 }
 
 /// SHA-256 of a verifier key's canonical encoding (the body of its cache file). The key is a

@@ -79,6 +79,27 @@ fn prove_verify_and_tamper() {
         Err(VerifyError::Snark(_) | VerifyError::Final(_))
     ));
 
+    // A key decoded with its generator tables (as validators decode it) accepts the proof
+    // and rejects the same tamperings.
+    let tables_vk =
+        nexus_zkvm_bridge::ipa::decoding_with_tables(|| cache::verifier_key(dir.path(), K, M))
+            .unwrap();
+    let check_tables = |bytes: &[u8], elf: &[u8], input: &[u8]| -> Result<_, String> {
+        let p = Proof::from_bytes(bytes).map_err(|e| e.to_string())?;
+        verify(&tables_vk, K, M, &p, elf, input).map_err(|e| e.to_string())
+    };
+    assert_eq!(check_tables(&bytes, &elf, input).unwrap(), public);
+    assert!(check_tables(&bytes, &elf, b"abd").is_err());
+    assert!(verify(&tables_vk, K, M, &q, &elf, input).is_err());
+    for pos in [bytes.len() / 2, bytes.len() - 40, bytes.len() - 1] {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x01;
+        assert!(
+            check_tables(&b, &elf, input).is_err(),
+            "flipped proof byte {pos}"
+        );
+    }
+
     // Every header byte and a stride of SNARK bytes: flipping any of them is rejected.
     let header_end = 8 + 4 * 3 + 8 + 32 + 32 + 4 + 8 + 4 + p.public.output.len() + 32 + 4;
     let stride = ((bytes.len() - header_end) / 48).max(1);

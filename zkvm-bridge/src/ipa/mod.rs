@@ -12,8 +12,11 @@
 //!   variable time, shared signed-digit recoding) and `c' = c · r⁻¹`, then normalizes all
 //!   of `H'` with one inversion;
 //! - the verifier checks the final equation as one multi-scalar multiplication over the
-//!   generators plus one over the `2 log n + 2` proof points;
-//! - the verifier key stores the generators uncompressed ([`points::RawPoints`]).
+//!   generators plus one over the `2 log n + 2` proof points; `b̂ = <eq(point), s>` has a
+//!   closed form, so the only linear-size work is building `s` and that MSM;
+//! - the verifier key stores the generators uncompressed ([`points::RawPoints`]); a process
+//!   that verifies many proofs precomputes their multiples for that MSM when it decodes
+//!   the key ([`decoding_with_tables`]).
 //!
 //! Protocol (n = 2^ℓ, claim `<a, b> = v` for `b = eq(point)`, commitment `C = <a, G>`):
 //! the transcript absorbs `C` and `v` and yields `r_q`; `Q' = r_q · Q` binds the inner
@@ -23,6 +26,7 @@
 //! accepts iff `C + v Q' + Σ r_j² L_j + Σ r_j⁻² R_j = â (<s, G> + <s, b> Q')` where
 //! `s_i = Π_j r_j^(±1)` (`+` when bit j of `i`, counted from the top, is set).
 
+pub mod msm;
 pub mod points;
 
 use ff::Field;
@@ -37,7 +41,10 @@ use nova_snark::traits::evaluation::EvaluationEngineTrait;
 use nova_snark::traits::TranscriptEngineTrait;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+use std::sync::Arc;
 
+use msm::FixedBases;
 use points::{commitment_point, IpaEngine, RawPoints, TranscriptPoint};
 
 /// Most rounds (log2 of the largest committed vector) a proof may claim.
@@ -59,12 +66,61 @@ pub struct ProverKey<E: IpaEngine> {
     q: RawPoints<E::Affine>,
 }
 
-/// Verifier key: the commitment generators and the inner-product generator, uncompressed.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// Verifier key: the commitment generators and the inner-product generator, uncompressed;
+/// optionally the generators' precomputed multiples (see [`decoding_with_tables`]).
+#[derive(Clone, Debug, Serialize)]
 #[serde(bound = "")]
 pub struct VerifierKey<E: IpaEngine> {
     generators: RawPoints<E::Affine>,
     q: RawPoints<E::Affine>,
+    /// Not encoded, so neither the key files nor the key's digest depend on it.
+    #[serde(skip)]
+    tables: Option<Arc<FixedBases<E::Affine>>>,
+}
+
+/// The encoded fields of a [`VerifierKey`], in order.
+#[derive(Deserialize)]
+#[serde(bound = "")]
+struct VerifierKeyFields<E: IpaEngine> {
+    generators: RawPoints<E::Affine>,
+    q: RawPoints<E::Affine>,
+}
+
+impl<'de, E: IpaEngine> Deserialize<'de> for VerifierKey<E> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let VerifierKeyFields { generators, q } = VerifierKeyFields::<E>::deserialize(d)?;
+        let tables = TABLES_ON_DECODE
+            .with(Cell::get)
+            .then(|| FixedBases::new(&generators.0).map(Arc::new))
+            .flatten();
+        Ok(VerifierKey {
+            generators,
+            q,
+            tables,
+        })
+    }
+}
+
+thread_local! {
+    /// Whether verifier keys decoded on this thread precompute their tables.
+    static TABLES_ON_DECODE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `decode` so that every IPA verifier key it decodes on this thread also precomputes
+/// its generators' multiples ([`FixedBases`]), which makes each verification ~17 % faster
+/// (the default shape: 197 ms instead of 239 ms) for ~2.8 s of work and ~85 MB of memory
+/// per key. Worth it for a process that verifies many proofs with one key (a validator);
+/// not for a one-shot `nexus zk verify`. The tables are not part of the key's encoding (the
+/// verifier key sits inside `nova_snark`'s, whose fields are private, hence this scope).
+pub fn decoding_with_tables<T>(decode: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TABLES_ON_DECODE.with(|t| t.set(self.0));
+        }
+    }
+    let _restore = Restore(TABLES_ON_DECODE.with(|t| t.replace(true)));
+    decode()
 }
 
 /// The argument: one `(L, R)` pair per round and the folded `a`.
@@ -120,6 +176,7 @@ where
             VerifierKey {
                 generators: RawPoints(E::generators(ck).to_vec()),
                 q,
+                tables: None,
             },
         ))
     }
@@ -156,7 +213,7 @@ where
             let (h_lo, h_hi) = h.split_at(half);
             let side = |a_side: &[E::Scalar], b_other: &[E::Scalar], h_other: &[E::Affine]| {
                 let scaled: Vec<E::Scalar> = a_side.par_iter().map(|x| *x * c).collect();
-                (msm_best(&scaled, h_other) + q * inner_product(a_side, b_other)).to_affine()
+                (msm::msm(&scaled, h_other) + q * inner_product(a_side, b_other)).to_affine()
             };
             let (l, r) = rayon::join(|| side(a_lo, b_hi, h_hi), || side(a_hi, b_lo, h_lo));
             let x = round_challenge::<E>(transcript, &l, &r)?;
@@ -219,23 +276,31 @@ where
             .collect::<Result<_, _>>()?;
         let x_inv = nova_snark::spartan::batch_invert(&x)?;
 
-        // s_i = Π_j x_j^(±1): bit j of i, counted from the top, picks x_j (set) or x_j⁻¹.
-        let mut s = vec![E::Scalar::ZERO; n];
-        s[0] = x_inv.iter().product();
+        // â s_i = â Π_j x_j^(±1): bit j of i, counted from the top, picks x_j (set) or
+        // x_j⁻¹. b̂ = <eq(point), s> = Π_j ((1 - p_j) x_j⁻¹ + p_j x_j), in the same order.
+        let mut scaled_s = vec![E::Scalar::ZERO; n];
+        scaled_s[0] = arg.a_hat * x_inv.iter().product::<E::Scalar>();
         for i in 1..n {
             let top = (usize::BITS - 1 - i.leading_zeros()) as usize;
-            s[i] = s[i - (1 << top)] * x[rounds - 1 - top].square();
+            scaled_s[i] = scaled_s[i - (1 << top)] * x[rounds - 1 - top].square();
         }
-        let b_hat = inner_product(&EqPolynomial::evals_from_points(point), &s);
+        let b_hat: E::Scalar = point
+            .iter()
+            .zip(x.iter().zip(&x_inv))
+            .map(|(p, (x, x_inv))| (E::Scalar::ONE - p) * x_inv + *p * x)
+            .product();
 
         // â <s, G> + (â b̂ - v) r_q Q - C - Σ x_j² L_j - Σ x_j⁻² R_j = 0
-        let scaled_s: Vec<E::Scalar> = s.par_iter().map(|v| *v * arg.a_hat).collect();
         let mut bases = vec![vk.q.0[0], comm_point];
         bases.extend(arg.l.iter().chain(&arg.r).copied());
         let mut scalars = vec![(arg.a_hat * b_hat - eval) * r_q, -E::Scalar::ONE];
         scalars.extend(x.iter().map(|v| -v.square()));
         scalars.extend(x_inv.iter().map(|v| -v.square()));
-        let total = msm_best(&scaled_s, &vk.generators.0[..n]) + msm_best(&scalars, &bases);
+        let generators_sum = match &vk.tables {
+            Some(tables) => tables.msm(&scaled_s),
+            None => msm::msm(&scaled_s, &vk.generators.0[..n]),
+        };
+        let total = generators_sum + msm_best(&scalars, &bases);
         if bool::from(total.is_identity()) {
             Ok(())
         } else {
@@ -301,6 +366,45 @@ mod tests {
 
     fn random_poly<F: Field>(n: usize) -> Vec<F> {
         (0..n).map(|_| F::random(OsRng)).collect()
+    }
+
+    /// The key decoded again, with the generator tables.
+    fn with_tables<E: IpaEngine>(vk: &VerifierKey<E>) -> VerifierKey<E> {
+        let bytes = bincode::serde::encode_to_vec(vk, bincode::config::legacy()).unwrap();
+        let (back, _): (VerifierKey<E>, _) = decoding_with_tables(|| {
+            bincode::serde::decode_from_slice(&bytes, bincode::config::legacy()).unwrap()
+        });
+        assert!(back.tables.is_some());
+        back
+    }
+
+    #[test]
+    fn keys_with_tables_accept_and_reject_the_same_arguments() {
+        let k1 = keys::<E1>(64);
+        let k2 = keys::<E2>(64);
+        let (t1, t2) = (with_tables(&k1.2), with_tables(&k2.2));
+        for n in [1, 2, 8, 64] {
+            let c1 = prove(&k1, &random_poly(n));
+            assert!(check(&t1, &c1).is_ok(), "E1 n={n}");
+            let c2 = prove(&k2, &random_poly(n));
+            assert!(check(&t2, &c2).is_ok(), "E2 n={n}");
+            let mut bad = prove(&k1, &random_poly(n));
+            bad.arg.a_hat += <E1 as Engine>::Scalar::ONE;
+            assert!(check(&t1, &bad).is_err(), "E1 n={n}: â tampered");
+            let mut bad = prove(&k2, &random_poly(n));
+            bad.eval += <E2 as Engine>::Scalar::ONE;
+            assert!(check(&t2, &bad).is_err(), "E2 n={n}: evaluation tampered");
+        }
+        // The scope ends with the call: a later decode builds no tables.
+        let bytes = bincode::serde::encode_to_vec(&k1.2, bincode::config::legacy()).unwrap();
+        let (plain, _): (VerifierKey<E1>, _) =
+            bincode::serde::decode_from_slice(&bytes, bincode::config::legacy()).unwrap();
+        assert!(plain.tables.is_none());
+        // Tables are not part of the encoding.
+        assert_eq!(
+            bincode::serde::encode_to_vec(&t1, bincode::config::legacy()).unwrap(),
+            bytes
+        );
     }
 
     #[test]

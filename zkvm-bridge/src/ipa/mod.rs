@@ -278,11 +278,12 @@ where
 
         // â s_i = â Π_j x_j^(±1): bit j of i, counted from the top, picks x_j (set) or
         // x_j⁻¹. b̂ = <eq(point), s> = Π_j ((1 - p_j) x_j⁻¹ + p_j x_j), in the same order.
+        let x_squared: Vec<E::Scalar> = x.iter().map(|v| v.square()).collect();
         let mut scaled_s = vec![E::Scalar::ZERO; n];
         scaled_s[0] = arg.a_hat * x_inv.iter().product::<E::Scalar>();
         for i in 1..n {
             let top = (usize::BITS - 1 - i.leading_zeros()) as usize;
-            scaled_s[i] = scaled_s[i - (1 << top)] * x[rounds - 1 - top].square();
+            scaled_s[i] = scaled_s[i - (1 << top)] * x_squared[rounds - 1 - top];
         }
         let b_hat: E::Scalar = point
             .iter()
@@ -294,7 +295,7 @@ where
         let mut bases = vec![vk.q.0[0], comm_point];
         bases.extend(arg.l.iter().chain(&arg.r).copied());
         let mut scalars = vec![(arg.a_hat * b_hat - eval) * r_q, -E::Scalar::ONE];
-        scalars.extend(x.iter().map(|v| -v.square()));
+        scalars.extend(x_squared.iter().map(|v| -*v));
         scalars.extend(x_inv.iter().map(|v| -v.square()));
         let generators_sum = match &vk.tables {
             Some(tables) => tables.msm(&scaled_s),

@@ -226,8 +226,8 @@ struct Pending<C: CurveAffine> {
 /// by batched additions, plus a projective overflow per bucket for points that arrive while
 /// the bucket is in the open batch (rare: a batch holds [`BATCH`] of 2^(c-1) buckets).
 struct Buckets<C: CurveAffine> {
-    x: Vec<C::Base>,
-    y: Vec<C::Base>,
+    /// Each bucket's sum, `x` and `y` side by side (one cache line for a 256-bit field).
+    sums: Vec<Xy<C>>,
     filled: Vec<bool>,
     in_batch: Vec<bool>,
     overflow: Vec<C::Curve>,
@@ -240,8 +240,7 @@ struct Buckets<C: CurveAffine> {
 impl<C: CurveAffine> Buckets<C> {
     fn new(count: usize) -> Self {
         Buckets {
-            x: vec![C::Base::ZERO; count],
-            y: vec![C::Base::ZERO; count],
+            sums: vec![(C::Base::ZERO, C::Base::ZERO); count],
             filled: vec![false; count],
             in_batch: vec![false; count],
             overflow: vec![C::Curve::identity(); count],
@@ -255,8 +254,7 @@ impl<C: CurveAffine> Buckets<C> {
         if self.in_batch[bucket] {
             self.overflow[bucket] += C::from_xy(px, py).expect("a base's coordinates");
         } else if !self.filled[bucket] {
-            self.x[bucket] = px;
-            self.y[bucket] = py;
+            self.sums[bucket] = (px, py);
             self.filled[bucket] = true;
         } else {
             self.in_batch[bucket] = true;
@@ -276,7 +274,7 @@ impl<C: CurveAffine> Buckets<C> {
         self.denominator.clear();
         let mut product = C::Base::ONE;
         for p in &self.batch {
-            let (bx, by) = (self.x[p.bucket as usize], self.y[p.bucket as usize]);
+            let (bx, by) = self.sums[p.bucket as usize];
             let (px, py) = p.point;
             let den = addition_denominator::<C>((bx, by), (px, py));
             self.prefix.push(product);
@@ -289,10 +287,10 @@ impl<C: CurveAffine> Buckets<C> {
             let inv = inverse * self.prefix[k];
             inverse *= self.denominator[k];
             self.in_batch[b] = false;
-            let (bx, by) = (self.x[b], self.y[b]);
+            let (bx, by) = self.sums[b];
             let (px, py) = p.point;
             match affine_sum::<C>((bx, by), (px, py), inv) {
-                Some((x, y)) => (self.x[b], self.y[b]) = (x, y),
+                Some(sum) => self.sums[b] = sum,
                 None => self.filled[b] = false,
             }
         }
@@ -307,12 +305,12 @@ impl<C: CurveAffine> Buckets<C> {
     fn weighted_sum(mut self) -> C::Curve {
         self.flush();
         self.absorb_overflow();
-        let count = self.x.len();
+        let count = self.sums.len();
         debug_assert!(count.is_power_of_two());
         let g = 1usize << (count.ilog2() / 2);
         let rows = count / g;
         let buckets: Vec<Option<Xy<C>>> = (0..count)
-            .map(|b| self.filled[b].then(|| (self.x[b], self.y[b])))
+            .map(|b| self.filled[b].then_some(self.sums[b]))
             .collect();
         let row_sums = sum_groups::<C>(buckets.clone(), g);
         let by_column: Vec<Option<Xy<C>>> = (0..count)
@@ -326,7 +324,7 @@ impl<C: CurveAffine> Buckets<C> {
 
     /// Moves the projective overflow into the (affine) buckets.
     fn absorb_overflow(&mut self) {
-        let spilled: Vec<usize> = (0..self.x.len())
+        let spilled: Vec<usize> = (0..self.sums.len())
             .filter(|&b| !bool::from(self.overflow[b].is_identity()))
             .collect();
         if spilled.is_empty() {

@@ -353,9 +353,7 @@ fn outputs_are_threshold_signed_by_the_real_network() {
     let net = Devnet::up(4, 28700, &[]);
     net.deploy_counter();
     // The DKG ran from genesis.
-    wait_for("the group key", MINUTE, || {
-        net.client(0).group_key().ok().flatten().is_some()
-    });
+    net.wait_for_group_key(0, MINUTE);
     let (id, height) = net.invoke_counter_for_output(0);
     let item = signed_output(&net, &id, 3 * MINUTE);
     let signed_at = item.signature.unwrap().height;
@@ -375,9 +373,7 @@ fn outputs_are_threshold_signed_by_the_real_network() {
 fn outputs_are_still_signed_with_a_validator_down() {
     let net = Devnet::up(4, 28900, &[]);
     net.deploy_counter();
-    wait_for("the group key", MINUTE, || {
-        net.client(0).group_key().ok().flatten().is_some()
-    });
+    net.wait_for_group_key(0, MINUTE);
     net.crash(3);
     let (id, height) = net.invoke_counter_for_output(0);
     let item = signed_output(&net, &id, 3 * MINUTE);
@@ -393,10 +389,7 @@ fn outputs_are_still_signed_with_a_validator_down() {
 #[test]
 fn group_key_rotates_with_a_hand_over_when_a_validator_joins() {
     let mut net = Devnet::up(4, 28800, &["--epoch-length", "4"]);
-    wait_for("the first group key", MINUTE, || {
-        net.client(0).group_key().ok().flatten().is_some()
-    });
-    let old = net.client(0).group_key().unwrap().unwrap();
+    let old = net.wait_for_group_key(0, MINUTE);
     net.add_validator(SELF_STAKE);
     let mut new = None;
     wait_for("a new group key with its hand-over", 3 * MINUTE, || {

@@ -17,14 +17,7 @@ use super::{support, FINALITY_TIMEOUT};
 #[test]
 fn deploy_gateway_takes_the_key_of_a_real_network() {
     let net = Devnet::up(4, 29500, &[]);
-    let start = Instant::now();
-    let info = loop {
-        if let Some(info) = net.client(0).group_key().ok().flatten() {
-            break info;
-        }
-        assert!(start.elapsed() < FINALITY_TIMEOUT, "no group key");
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let info = net.wait_for_group_key(0, FINALITY_TIMEOUT);
     let geth = Geth::start();
     let key = geth.funded_key();
     let key_hex = hex::encode(key.to_bytes());
@@ -150,11 +143,7 @@ fn a_gateway_request_is_answered_by_the_network_and_delivered_to_the_consumer() 
         ],
     );
     net.deploy_counter();
-    let start = Instant::now();
-    while net.client(0).group_key().ok().flatten().is_none() {
-        assert!(start.elapsed() < FINALITY_TIMEOUT, "no group key");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    net.wait_for_group_key(0, FINALITY_TIMEOUT);
     let node = net.rpc(0);
     let deployed = support::ok_stdout(&[
         "eth",

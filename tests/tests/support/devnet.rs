@@ -6,6 +6,7 @@
 use crate::support::{guest, nexus, nexus_bin};
 use nexus_consensus::client::Client;
 use nexus_consensus::node::devnet::Devnet as Layout;
+use nexus_consensus::query::GroupKeyInfo;
 use nexus_consensus::tx::{TxBody, TxKind};
 use nexus_consensus::AccountKey;
 use std::path::{Path, PathBuf};
@@ -241,6 +242,22 @@ impl Devnet {
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         let id = hex::decode(v["outputs"][0]["id"].as_str().expect("an outbox id")).unwrap();
         (id.try_into().unwrap(), v["height"].as_u64().unwrap())
+    }
+
+    /// Waits (up to `timeout`) until node `i` reports the network's group key (the DKG runs
+    /// from genesis), and returns it.
+    pub fn wait_for_group_key(&self, i: usize, timeout: Duration) -> GroupKeyInfo {
+        let start = Instant::now();
+        loop {
+            if let Some(info) = self.client(i).group_key().ok().flatten() {
+                return info;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out waiting for the group key"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 # toolchain with RUSTC_BOOTSTRAP=1 rather than a nightly toolchain (none can be downloaded here).
 # Builds go to $CARGO_TARGET_DIR/fuzz (instrumented artifacts never mix with normal ones).
 # Corpora grow in fuzz/corpus/<target>/ and crashes land in fuzz/artifacts/<target>/ (both
-# git-ignored); reproduce a crash with `deploy/fuzz.sh` env and
+# git-ignored); committed seeds in fuzz/seeds/<target>/ are read too; reproduce a crash with `deploy/fuzz.sh` env and
 # `cargo fuzz run <target> fuzz/artifacts/<target>/crash-...` from fuzz/.
 # Exit status: 0 if no target found a crash, 1 otherwise (every target is still run).
 set -euo pipefail
@@ -48,7 +48,10 @@ for t in "${TARGETS[@]}"; do
   log="$LOG_DIR/$t.log"
   mkdir -p "corpus/$t"
   status=0
-  cargo fuzz run "$t" "corpus/$t" -- \
+  # Committed seeds (fuzz/seeds/<target>/) are read as a second corpus; new inputs go to corpus/.
+  seeds=()
+  [[ -d "seeds/$t" ]] && seeds=("seeds/$t")
+  cargo fuzz run "$t" "corpus/$t" "${seeds[@]}" -- \
     -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 >"$log" 2>&1 || status=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   crashes=0

@@ -367,3 +367,29 @@ proptest::proptest! {
         }
     }
 }
+
+/// The fuzz seeds committed under `fuzz/seeds/` (guest ELFs for `zk_elf`, a real proof for
+/// `zk_proof`) must stay what the targets expect, or the fuzzers silently start from noise:
+/// every ELF seed loads and runs to an exit on its input, and the proof seed decodes.
+#[test]
+fn fuzz_seeds_are_current() {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    let mut elves = 0;
+    for entry in std::fs::read_dir(seeds.join("zk_elf")).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        // zk_elf's layout: the first byte is the input's length, taken from the end.
+        let (&split, rest) = data.split_first().unwrap();
+        let (elf, input) = rest.split_at(rest.len() - split as usize);
+        let program = Program::load(elf).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let outcome = run(&program, input, &RunConfig::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(outcome.cycles > 0, "{}", path.display());
+        elves += 1;
+    }
+    assert!(elves >= 4, "ELF seeds missing");
+    let proof = std::fs::read(seeds.join("zk_proof/echo-k48.proof")).unwrap();
+    nexus_zkvm_bridge::proof::Proof::from_bytes(&proof).expect(
+        "the proof seed decodes: regenerate it with `nexus zk prove` after a format change",
+    );
+}

@@ -385,6 +385,7 @@ fn add_pairs<C: CurveAffine>(points: &[Option<Xy<C>>]) -> Vec<Option<Xy<C>>> {
 /// The denominator of `p + q`'s slope: `x_q - x_p`, or `2y` to double; 1 when `q = -p`
 /// (nothing to invert). The curves have prime order, so no point has y = 0 and no
 /// denominator is zero.
+#[inline(always)]
 fn addition_denominator<C: CurveAffine>((px, py): Xy<C>, (qx, qy): Xy<C>) -> C::Base {
     if px != qx {
         qx - px
@@ -396,6 +397,7 @@ fn addition_denominator<C: CurveAffine>((px, py): Xy<C>, (qx, qy): Xy<C>) -> C::
 }
 
 /// `p + q` given the inverse of [`addition_denominator`]; `None` for the identity.
+#[inline(always)]
 fn affine_sum<C: CurveAffine>((px, py): Xy<C>, (qx, qy): Xy<C>, inv: C::Base) -> Option<Xy<C>> {
     let lambda = if px != qx {
         (qy - py) * inv

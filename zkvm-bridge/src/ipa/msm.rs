@@ -268,24 +268,29 @@ impl<C: CurveAffine> Buckets<C> {
         }
     }
 
-    /// Performs the batch's additions with one inversion (Montgomery's trick).
+    /// Performs the batch's additions with one inversion (Montgomery's trick, as two
+    /// interleaved product chains so that consecutive multiplications do not wait on each
+    /// other).
     fn flush(&mut self) {
         self.prefix.clear();
         self.denominator.clear();
-        let mut product = C::Base::ONE;
-        for p in &self.batch {
+        let mut products = [C::Base::ONE; 2];
+        for (k, p) in self.batch.iter().enumerate() {
             let (bx, by) = self.sums[p.bucket as usize];
             let (px, py) = p.point;
             let den = addition_denominator::<C>((bx, by), (px, py));
-            self.prefix.push(product);
+            self.prefix.push(products[k & 1]);
             self.denominator.push(den);
-            product *= den;
+            products[k & 1] *= den;
         }
-        let mut inverse = product.invert().expect("a product of nonzero denominators");
+        let both = (products[0] * products[1])
+            .invert()
+            .expect("a product of nonzero denominators");
+        let mut inverses = [both * products[1], both * products[0]];
         for (k, p) in self.batch.iter().enumerate().rev() {
             let b = p.bucket as usize;
-            let inv = inverse * self.prefix[k];
-            inverse *= self.denominator[k];
+            let inv = inverses[k & 1] * self.prefix[k];
+            inverses[k & 1] *= self.denominator[k];
             self.in_batch[b] = false;
             let (bx, by) = self.sums[b];
             let (px, py) = p.point;

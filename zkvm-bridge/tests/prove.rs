@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use nexus_zkvm_bridge::cache;
 use nexus_zkvm_bridge::proof::Proof;
-use nexus_zkvm_bridge::prover::{prove, verify, VerifyError};
+use nexus_zkvm_bridge::prover::{prove, verify, VerifyError, Vk};
 use nexus_zkvm_bridge::DEFAULT_MAX_CYCLES;
 
 const K: usize = 4;
@@ -54,10 +54,11 @@ fn prove_verify_and_tamper() {
     let bytes = proof.to_bytes().unwrap();
 
     let vk = cache::verifier_key(dir.path(), K, M).unwrap();
-    let check = |bytes: &[u8], elf: &[u8], input: &[u8]| -> Result<_, String> {
+    let check_with = |vk: &Vk, bytes: &[u8], elf: &[u8], input: &[u8]| -> Result<_, String> {
         let p = Proof::from_bytes(bytes).map_err(|e| e.to_string())?;
-        verify(&vk, K, M, &p, elf, input).map_err(|e| e.to_string())
+        verify(vk, K, M, &p, elf, input).map_err(|e| e.to_string())
     };
+    let check = |bytes: &[u8], elf: &[u8], input: &[u8]| check_with(&vk, bytes, elf, input);
     let public = check(&bytes, &elf, input).unwrap();
     assert_eq!(public.output, b"abcabc");
     assert_eq!(public.cycles, proof.public.cycles);
@@ -84,10 +85,8 @@ fn prove_verify_and_tamper() {
     let tables_vk =
         nexus_zkvm_bridge::ipa::decoding_with_tables(|| cache::verifier_key(dir.path(), K, M))
             .unwrap();
-    let check_tables = |bytes: &[u8], elf: &[u8], input: &[u8]| -> Result<_, String> {
-        let p = Proof::from_bytes(bytes).map_err(|e| e.to_string())?;
-        verify(&tables_vk, K, M, &p, elf, input).map_err(|e| e.to_string())
-    };
+    let check_tables =
+        |bytes: &[u8], elf: &[u8], input: &[u8]| check_with(&tables_vk, bytes, elf, input);
     assert_eq!(check_tables(&bytes, &elf, input).unwrap(), public);
     assert!(check_tables(&bytes, &elf, b"abd").is_err());
     assert!(verify(&tables_vk, K, M, &q, &elf, input).is_err());

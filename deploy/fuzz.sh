@@ -8,8 +8,8 @@
 # toolchain with RUSTC_BOOTSTRAP=1 rather than a nightly toolchain (none can be downloaded here).
 # Builds go to $CARGO_TARGET_DIR/fuzz (instrumented artifacts never mix with normal ones).
 # Corpora grow in fuzz/corpus/<target>/ and crashes land in fuzz/artifacts/<target>/ (both
-# git-ignored); committed seeds in fuzz/seeds/<target>/ are read too; reproduce a crash with `deploy/fuzz.sh` env and
-# `cargo fuzz run <target> fuzz/artifacts/<target>/crash-...` from fuzz/.
+# git-ignored); committed seeds in fuzz/seeds/<target>/ are read too. Reproduce a crash with
+# `deploy/fuzz.sh` env and `cargo fuzz run <target> fuzz/artifacts/<target>/crash-...` from fuzz/.
 # Exit status: 0 if no target found a crash, 1 otherwise (every target is still run).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -1,17 +1,21 @@
 //! The IPA verifier's multi-scalar multiplications at the default shape's sizes (2^16 BN254
 //! and 2^14 Grumpkin points, random scalars), with the baseline in the same run:
 //! `halo2curves::msm::msm_best` (what the verifier used before), our variable-base
-//! `ipa::msm::msm`, and our fixed-base `ipa::msm::FixedBases::msm` (generator tables).
+//! `ipa::msm::msm`, and our fixed-base `ipa::msm::FixedBases::msm` (generator tables), the
+//! last two with scalar field arithmetic and (where the CPU has AVX-512 IFMA) with lanes.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ff::Field;
 use halo2curves::group::{Curve, Group};
 use halo2curves::msm::msm_best;
 use halo2curves::CurveAffine;
-use nexus_zkvm_bridge::ipa::msm::{msm, FixedBases};
+use nexus_zkvm_bridge::ipa::msm::{msm_with, Arithmetic, FixedBases, LaneField};
 use rand_core::OsRng;
 
-fn compare<C: CurveAffine>(c: &mut Criterion, curve: &str, log_n: u32) {
+fn compare<C: CurveAffine>(c: &mut Criterion, curve: &str, log_n: u32)
+where
+    C::Base: LaneField,
+{
     let n = 1usize << log_n;
     let projective: Vec<C::Curve> = (0..n).map(|_| C::Curve::random(OsRng)).collect();
     let mut bases = vec![C::identity(); n];
@@ -30,8 +34,17 @@ fn compare<C: CurveAffine>(c: &mut Criterion, curve: &str, log_n: u32) {
     g.bench_function("halo2curves_msm_best", |b| {
         b.iter(|| msm_best(&scalars, &bases))
     });
-    g.bench_function("variable_base", |b| b.iter(|| msm(&scalars, &bases)));
-    g.bench_function("fixed_base_tables", |b| b.iter(|| fixed.msm(&scalars)));
+    let mut arithmetics = vec![Arithmetic::Scalar];
+    arithmetics.extend((Arithmetic::best() == Arithmetic::Lanes).then_some(Arithmetic::Lanes));
+    for arithmetic in arithmetics {
+        let name = format!("{arithmetic:?}").to_lowercase();
+        g.bench_function(format!("variable_base_{name}"), |b| {
+            b.iter(|| msm_with(&scalars, &bases, arithmetic))
+        });
+        g.bench_function(format!("fixed_base_tables_{name}"), |b| {
+            b.iter(|| fixed.msm_with(&scalars, arithmetic))
+        });
+    }
     g.finish();
 }
 

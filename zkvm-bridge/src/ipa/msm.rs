@@ -1,21 +1,22 @@
 //! Multi-scalar multiplication `Σ sᵢ·Pᵢ` for the inner product argument: Pippenger's
 //! bucket method with signed (Booth) digits, buckets kept in affine coordinates and filled
-//! by additions batched under one field inversion.
+//! by additions batched under one field inversion, eight at a time in AVX-512 IFMA lanes
+//! where the CPU has them (module `lanes`, [`Arithmetic`]).
 //!
 //! Why our own: the verifier's cost is dominated by one MSM over the commitment generators
 //! per curve (2^16 BN254 and 2^14 Grumpkin points at the default shape). The generators are
 //! fixed, so [`FixedBases`] precomputes `2^(j·c)·G` for every window `j`: all windows then
-//! share one set of buckets, one reduction, no doublings, and a 16-bit window fits. That
-//! and the batching take the two MSMs from 167 ms and 58 ms (`halo2curves::msm::msm_best`,
-//! which batches 64 additions per inversion and scans the batch for every point) to 128 ms
-//! and 37 ms on two cores (`cargo bench --bench msm`). [`msm`] is the variable-base form,
-//! for the prover (whose generators change every round) and a verifier without tables:
-//! 5-13 % faster than the library's.
+//! share one set of buckets, one reduction, no doublings, and a 16-bit window fits. With the
+//! lanes that takes the two MSMs from 164 ms and 52 ms (`halo2curves::msm::msm_best`, which
+//! batches 64 additions per inversion and scans the batch for every point) to 52 ms and 15
+//! ms on two cores (`cargo bench --bench msm`). [`msm`] is the variable-base form, for the
+//! prover (whose generators change every round) and a verifier without tables: 0.53× the
+//! library's time with lanes, 0.92× without.
 //!
-//! A point whose bucket is already in the open batch goes to that bucket's projective
-//! overflow instead of waiting (rare: a batch holds [`BATCH`] of 2^(c-1) buckets). The
-//! final `Σ_b (b + 1)·B_b` is computed from row and column sums of the bucket square, also
-//! batched, instead of two projective additions per bucket.
+//! A point whose bucket is already in the open batch waits for the next batch (rare: a
+//! batch holds a few hundred of 2^(c-1) buckets). The final `Σ_b (b + 1)·B_b` is computed
+//! from row and column sums of the bucket square, also batched, instead of two projective
+//! additions per bucket.
 
 use ff::{Field, PrimeField};
 use halo2curves::group::{Curve, Group};
@@ -23,11 +24,21 @@ use halo2curves::msm::msm_best;
 use halo2curves::{Coordinates, CurveAffine};
 use rayon::prelude::*;
 
+mod lanes;
+
+pub use lanes::LaneField;
+
 /// Below this many points the library's MSM is used: with few points per window the
 /// bucket bookkeeping, not the additions, is the cost.
 pub const MIN_POINTS: usize = 1 << 10;
-/// Affine additions sharing one field inversion.
-const BATCH: usize = 256;
+/// Affine additions sharing one field inversion, with scalar arithmetic (measured best
+/// against 128 and 512: the larger the batch, the more points find their bucket in it).
+const SCALAR_BATCH: usize = 256;
+/// The same with lanes, whose additions are cheaper, so the inversion weighs more
+/// (measured best against 256 and 1024).
+const LANES_BATCH: usize = 512;
+/// Points waiting for the next batch, at most; fewer than a batch of either size.
+const MAX_DEFERRED: usize = 128;
 /// Narrowest and widest window in bits. The widest keeps a digit's `c + 1` bits, shifted
 /// by at most 7, within the 32-bit read of [`booth_digit`].
 const MIN_WINDOW_BITS: usize = 4;
@@ -37,12 +48,59 @@ const MAX_WINDOW_BITS: usize = 16;
 ///
 /// # Panics
 /// If the slices differ in length (a caller's bug, like the library function it replaces).
-pub fn msm<C: CurveAffine>(scalars: &[C::Scalar], bases: &[C]) -> C::Curve {
+pub fn msm<C: CurveAffine>(scalars: &[C::Scalar], bases: &[C]) -> C::Curve
+where
+    C::Base: LaneField,
+{
+    msm_with(scalars, bases, Arithmetic::best())
+}
+
+/// [`msm`] with the given field arithmetic (the result is the same; for benchmarks and
+/// tests).
+///
+/// # Panics
+/// As [`msm`], or for [`Arithmetic::Lanes`] on a CPU without them.
+pub fn msm_with<C: CurveAffine>(
+    scalars: &[C::Scalar],
+    bases: &[C],
+    arithmetic: Arithmetic,
+) -> C::Curve
+where
+    C::Base: LaneField,
+{
     assert_eq!(scalars.len(), bases.len(), "one scalar per base");
     if scalars.len() < MIN_POINTS {
         return msm_best(scalars, bases);
     }
-    pippenger(scalars, bases, window_bits(scalars.len()))
+    pippenger(scalars, bases, window_bits(scalars.len()), arithmetic)
+}
+
+/// How the batched affine additions multiply field elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arithmetic {
+    /// One element at a time (`halo2curves`' 4-limb Montgomery multiplication).
+    Scalar,
+    /// Eight elements at a time in AVX-512 IFMA lanes (x86-64 CPUs that have them).
+    Lanes,
+}
+
+impl Arithmetic {
+    /// The fastest this CPU has.
+    pub fn best() -> Self {
+        if lanes::available() {
+            Arithmetic::Lanes
+        } else {
+            Arithmetic::Scalar
+        }
+    }
+
+    /// Affine additions sharing one field inversion.
+    fn batch(self) -> usize {
+        match self {
+            Arithmetic::Scalar => SCALAR_BATCH,
+            Arithmetic::Lanes => LANES_BATCH,
+        }
+    }
 }
 
 /// Window width for `n` variable bases: each window costs `n` additions plus a reduction
@@ -55,7 +113,15 @@ fn window_bits(n: usize) -> usize {
 
 /// The bucket method with `c`-bit windows, one set of buckets per window, for any number
 /// of points.
-fn pippenger<C: CurveAffine>(scalars: &[C::Scalar], bases: &[C], c: usize) -> C::Curve {
+fn pippenger<C: CurveAffine>(
+    scalars: &[C::Scalar],
+    bases: &[C],
+    c: usize,
+    arithmetic: Arithmetic,
+) -> C::Curve
+where
+    C::Base: LaneField,
+{
     debug_assert!((MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&c));
     // The identity adds nothing (and has no affine coordinates): drop it with its scalar.
     let (reprs, points): (Vec<_>, Vec<_>) = scalars
@@ -67,7 +133,7 @@ fn pippenger<C: CurveAffine>(scalars: &[C::Scalar], bases: &[C], c: usize) -> C:
     let sums: Vec<C::Curve> = (0..windows)
         .into_par_iter()
         .map(|w| {
-            let mut buckets = Buckets::<C>::new(1 << (c - 1));
+            let mut buckets = Buckets::<C>::new(1 << (c - 1), arithmetic);
             for (i, repr) in reprs.iter().enumerate() {
                 let digit = booth_digit(repr.as_ref(), w, c);
                 if digit != 0 {
@@ -95,7 +161,10 @@ pub struct FixedBases<C: CurveAffine> {
     tables: Vec<Vec<Xy<C>>>,
 }
 
-impl<C: CurveAffine> FixedBases<C> {
+impl<C: CurveAffine> FixedBases<C>
+where
+    C::Base: LaneField,
+{
     /// Precomputes the tables; `None` if a base is the identity.
     pub fn new(bases: &[C]) -> Option<Self> {
         let window = fixed_window_bits(bases.len());
@@ -115,22 +184,21 @@ impl<C: CurveAffine> FixedBases<C> {
         Some(FixedBases { window, tables })
     }
 
-    /// Number of bases.
-    pub fn len(&self) -> usize {
-        self.tables.first().map_or(0, Vec::len)
-    }
-
-    /// Whether there are no bases.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// `Σ scalars[i] · bases[i]` over the first `scalars.len()` bases. The tables are split
     /// between the threads, each with its own buckets.
     ///
     /// # Panics
     /// If there are more scalars than bases.
     pub fn msm(&self, scalars: &[C::Scalar]) -> C::Curve {
+        self.msm_with(scalars, Arithmetic::best())
+    }
+
+    /// [`Self::msm`] with the given field arithmetic (the result is the same; for
+    /// benchmarks and tests).
+    ///
+    /// # Panics
+    /// As [`Self::msm`], or for [`Arithmetic::Lanes`] on a CPU without them.
+    pub fn msm_with(&self, scalars: &[C::Scalar], arithmetic: Arithmetic) -> C::Curve {
         assert!(scalars.len() <= self.len(), "more scalars than bases");
         let reprs: Vec<_> = scalars.par_iter().map(|s| s.to_repr()).collect();
         let c = self.window;
@@ -139,7 +207,7 @@ impl<C: CurveAffine> FixedBases<C> {
         (0..parts)
             .into_par_iter()
             .map(|part| {
-                let mut own = Buckets::<C>::new(1 << (c - 1));
+                let mut own = Buckets::<C>::new(1 << (c - 1), arithmetic);
                 for j in tables * part / parts..tables * (part + 1) / parts {
                     for (repr, point) in reprs.iter().zip(&self.tables[j]) {
                         let digit = booth_digit(repr.as_ref(), j, c);
@@ -152,6 +220,18 @@ impl<C: CurveAffine> FixedBases<C> {
                 own.weighted_sum()
             })
             .reduce(C::Curve::identity, |a, b| a + b)
+    }
+}
+
+impl<C: CurveAffine> FixedBases<C> {
+    /// Number of bases.
+    pub fn len(&self) -> usize {
+        self.tables.first().map_or(0, Vec::len)
+    }
+
+    /// Whether there are no bases.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -219,14 +299,17 @@ fn booth_digit(bytes: &[u8], w: usize, c: usize) -> i32 {
 }
 
 /// One set of buckets (a window's, or a thread's share of the tables'): affine sums filled
-/// by batched additions, plus a projective overflow per bucket for points that arrive while
-/// the bucket is in the open batch (rare: a batch holds [`BATCH`] of 2^(c-1) buckets).
+/// by batched additions. A point that arrives while its bucket is in the open batch (~1 %:
+/// a batch holds a few hundred of 2^(c-1) buckets) waits for the next batch, or, when
+/// [`MAX_DEFERRED`] already wait (inputs that pile into a few buckets), goes to the
+/// overflow, summed projectively at the end.
 struct Buckets<C: CurveAffine> {
     /// Each bucket's sum, `x` and `y` side by side (one cache line for a 256-bit field).
     sums: Vec<Xy<C>>,
     filled: Vec<bool>,
     in_batch: Vec<bool>,
-    overflow: Vec<C::Curve>,
+    deferred: Vec<(u32, Xy<C>)>,
+    overflow: Vec<(u32, Xy<C>)>,
     /// The open batch: bucket `batch[k]` becomes `pairs[k].0 + pairs[k].1` (its sum when it
     /// joined the batch, which nothing else touches before the flush, plus the new point).
     batch: Vec<u32>,
@@ -234,22 +317,31 @@ struct Buckets<C: CurveAffine> {
     scratch: BatchScratch<C>,
 }
 
-impl<C: CurveAffine> Buckets<C> {
-    fn new(count: usize) -> Self {
+impl<C: CurveAffine> Buckets<C>
+where
+    C::Base: LaneField,
+{
+    fn new(count: usize, arithmetic: Arithmetic) -> Self {
         Buckets {
             sums: vec![(C::Base::ZERO, C::Base::ZERO); count],
             filled: vec![false; count],
             in_batch: vec![false; count],
-            overflow: vec![C::Curve::identity(); count],
-            batch: Vec::with_capacity(BATCH),
-            pairs: Vec::with_capacity(BATCH),
-            scratch: BatchScratch::default(),
+            deferred: Vec::with_capacity(MAX_DEFERRED),
+            overflow: Vec::new(),
+            batch: Vec::with_capacity(arithmetic.batch()),
+            pairs: Vec::with_capacity(arithmetic.batch()),
+            scratch: BatchScratch::new(arithmetic),
         }
     }
 
     fn add(&mut self, bucket: usize, (px, py): Xy<C>) {
         if self.in_batch[bucket] {
-            self.overflow[bucket] += C::from_xy(px, py).expect("a base's coordinates");
+            let waiting = if self.deferred.len() < MAX_DEFERRED {
+                &mut self.deferred
+            } else {
+                &mut self.overflow
+            };
+            waiting.push((bucket as u32, (px, py)));
         } else if !self.filled[bucket] {
             self.sums[bucket] = (px, py);
             self.filled[bucket] = true;
@@ -257,13 +349,14 @@ impl<C: CurveAffine> Buckets<C> {
             self.in_batch[bucket] = true;
             self.batch.push(bucket as u32);
             self.pairs.push((self.sums[bucket], (px, py)));
-            if self.batch.len() == BATCH {
+            if self.batch.len() == self.scratch.arithmetic.batch() {
                 self.flush();
             }
         }
     }
 
-    /// Performs the batch's additions ([`batch_add`]).
+    /// Performs the batch's additions ([`batch_add`]), then opens the next batch with the
+    /// points that waited for this one.
     fn flush(&mut self) {
         let (batch, sums, filled, in_batch) = (
             &self.batch,
@@ -281,6 +374,21 @@ impl<C: CurveAffine> Buckets<C> {
         });
         self.batch.clear();
         self.pairs.clear();
+        // Fewer than a batch: re-adding them cannot flush again.
+        let mut waited = std::mem::take(&mut self.deferred);
+        for (bucket, point) in waited.drain(..) {
+            self.add(bucket as usize, point);
+        }
+        if self.deferred.is_empty() {
+            self.deferred = waited;
+        }
+    }
+
+    /// Flushes until no point waits.
+    fn flush_all(&mut self) {
+        while !self.batch.is_empty() || !self.deferred.is_empty() {
+            self.flush();
+        }
     }
 
     /// `Σ_b (b + 1) · bucket_b`. With `b = hi·g + lo` (`g` ≈ √buckets, both powers of
@@ -289,7 +397,7 @@ impl<C: CurveAffine> Buckets<C> {
     /// additions, and only the ~2√buckets weighted terms take projective additions, where a
     /// running sum over all buckets would take two per bucket.
     fn weighted_sum(mut self) -> C::Curve {
-        self.flush();
+        self.flush_all();
         self.absorb_overflow();
         let count = self.sums.len();
         debug_assert!(count.is_power_of_two());
@@ -298,57 +406,73 @@ impl<C: CurveAffine> Buckets<C> {
         let buckets: Vec<Option<Xy<C>>> = (0..count)
             .map(|b| self.filled[b].then_some(self.sums[b]))
             .collect();
-        let row_sums = sum_groups::<C>(buckets.clone(), g);
+        let row_sums = sum_groups::<C>(buckets.clone(), g, self.scratch.arithmetic);
         let by_column: Vec<Option<Xy<C>>> = (0..count)
             .map(|i| buckets[(i % rows) * g + i / rows])
             .collect();
-        let column_sums = sum_groups::<C>(by_column, rows);
+        let column_sums = sum_groups::<C>(by_column, rows, self.scratch.arithmetic);
         let (rows_weighted, all) = weighted_and_plain::<C>(&row_sums);
         let (columns_weighted, _) = weighted_and_plain::<C>(&column_sums);
         (0..g.ilog2()).fold(rows_weighted, |p, _| p.double()) + columns_weighted + all
     }
 
-    /// Moves the projective overflow into the (affine) buckets.
+    /// Sums the overflow per bucket (projectively) and adds the sums to the buckets.
     fn absorb_overflow(&mut self) {
-        let spilled: Vec<usize> = (0..self.sums.len())
-            .filter(|&b| !bool::from(self.overflow[b].is_identity()))
-            .collect();
-        if spilled.is_empty() {
+        if self.overflow.is_empty() {
             return;
         }
-        let projective: Vec<C::Curve> = spilled.iter().map(|&b| self.overflow[b]).collect();
+        let mut overflow = std::mem::take(&mut self.overflow);
+        overflow.sort_unstable_by_key(|(bucket, _)| *bucket);
+        let (spilled, projective): (Vec<usize>, Vec<C::Curve>) = overflow
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|run| {
+                let sum = run.iter().fold(C::Curve::identity(), |acc, (_, (x, y))| {
+                    acc + C::from_xy(*x, *y).expect("a base's coordinates")
+                });
+                (run[0].0 as usize, sum)
+            })
+            .unzip();
         let mut affine = vec![C::identity(); spilled.len()];
         C::Curve::batch_normalize(&projective, &mut affine);
         for (&b, p) in spilled.iter().zip(&affine) {
-            self.overflow[b] = C::Curve::identity();
             if let Some(xy) = xy_of(p) {
-                // Each bucket once and none in the batch: this never overflows again.
+                // Each bucket once and none in the batch: none waits or overflows again.
                 self.add(b, xy);
             }
         }
-        self.flush();
+        self.flush_all();
     }
 }
 
 /// Sums each run of `group` consecutive points (`group` a power of two dividing the
 /// length), by rounds of pairwise additions, each round under one inversion.
-fn sum_groups<C: CurveAffine>(mut points: Vec<Option<Xy<C>>>, group: usize) -> Vec<Option<Xy<C>>> {
+fn sum_groups<C: CurveAffine>(
+    mut points: Vec<Option<Xy<C>>>,
+    group: usize,
+    arithmetic: Arithmetic,
+) -> Vec<Option<Xy<C>>>
+where
+    C::Base: LaneField,
+{
     debug_assert!(group.is_power_of_two() && points.len().is_multiple_of(group));
     for _ in 0..group.ilog2() {
-        points = add_pairs::<C>(&points);
+        points = add_pairs::<C>(&points, arithmetic);
     }
     points
 }
 
 /// `[p₀ + p₁, p₂ + p₃, …]`, the pairs of two points added under one inversion.
-fn add_pairs<C: CurveAffine>(points: &[Option<Xy<C>>]) -> Vec<Option<Xy<C>>> {
+fn add_pairs<C: CurveAffine>(points: &[Option<Xy<C>>], arithmetic: Arithmetic) -> Vec<Option<Xy<C>>>
+where
+    C::Base: LaneField,
+{
     let mut out: Vec<Option<Xy<C>>> = points.chunks_exact(2).map(|p| p[0].or(p[1])).collect();
     let (both, pairs): (Vec<usize>, Vec<Pair<C>>) = points
         .chunks_exact(2)
         .enumerate()
         .filter_map(|(k, p)| Some((k, (p[0]?, p[1]?))))
         .unzip();
-    batch_add::<C>(&pairs, &mut BatchScratch::default(), |i, sum| {
+    batch_add::<C>(&pairs, &mut BatchScratch::new(arithmetic), |i, sum| {
         out[both[i]] = sum
     });
     out
@@ -359,22 +483,51 @@ struct BatchScratch<C: CurveAffine> {
     /// Per pair: the product of the earlier denominators of its chain, then its denominator.
     prefix: Vec<C::Base>,
     denominator: Vec<C::Base>,
+    lanes: lanes::Scratch,
+    arithmetic: Arithmetic,
 }
 
-impl<C: CurveAffine> Default for BatchScratch<C> {
-    fn default() -> Self {
+impl<C: CurveAffine> BatchScratch<C> {
+    fn new(arithmetic: Arithmetic) -> Self {
         BatchScratch {
-            prefix: Vec::with_capacity(BATCH),
-            denominator: Vec::with_capacity(BATCH),
+            prefix: Vec::with_capacity(SCALAR_BATCH),
+            denominator: Vec::with_capacity(SCALAR_BATCH),
+            lanes: lanes::Scratch::default(),
+            arithmetic,
         }
     }
 }
 
 /// `p + q` for every pair, reported as `sum(index, p + q)` (`None` for the identity), with
-/// one field inversion for all: Montgomery's trick, as two interleaved product chains so
-/// that consecutive multiplications do not wait on each other (~22 ns latency against ~17
-/// ns throughput here).
+/// one field inversion for all (Montgomery's trick): eight at a time in AVX-512 IFMA lanes
+/// where the CPU has them ([`lanes`]), except the rare pairs that double or cancel.
 fn batch_add<C: CurveAffine>(
+    pairs: &[Pair<C>],
+    scratch: &mut BatchScratch<C>,
+    mut sum: impl FnMut(usize, Option<Xy<C>>),
+) where
+    C::Base: LaneField,
+{
+    if scratch.arithmetic == Arithmetic::Scalar {
+        return batch_add_scalar::<C>(pairs, scratch, sum);
+    }
+    let shares_x = |&((px, _), (qx, _)): &Pair<C>| px == qx;
+    if !pairs.iter().any(shares_x) {
+        return lanes::batch_add(pairs, &mut scratch.lanes, |k, s| sum(k, Some(s)));
+    }
+    let (special, generic): (Vec<usize>, Vec<usize>) =
+        (0..pairs.len()).partition(|&k| shares_x(&pairs[k]));
+    let pick = |indices: &[usize]| -> Vec<Pair<C>> { indices.iter().map(|&k| pairs[k]).collect() };
+    lanes::batch_add(&pick(&generic), &mut scratch.lanes, |i, s| {
+        sum(generic[i], Some(s))
+    });
+    batch_add_scalar::<C>(&pick(&special), scratch, |i, s| sum(special[i], s));
+}
+
+/// [`batch_add`] one pair at a time, as two interleaved product chains so that consecutive
+/// multiplications do not wait on each other (~22 ns latency against ~17 ns throughput
+/// here).
+fn batch_add_scalar<C: CurveAffine>(
     pairs: &[Pair<C>],
     scratch: &mut BatchScratch<C>,
     mut sum: impl FnMut(usize, Option<Xy<C>>),
@@ -460,6 +613,14 @@ mod tests {
             .fold(C::Curve::identity(), |acc, (s, p)| acc + *p * s)
     }
 
+    /// Both arithmetics where the CPU has lanes (which it must in CI, see
+    /// `lanes_are_tested_where_ci_runs`), else the scalar one.
+    fn arithmetics() -> Vec<Arithmetic> {
+        let mut all = vec![Arithmetic::Scalar];
+        all.extend((Arithmetic::best() == Arithmetic::Lanes).then_some(Arithmetic::Lanes));
+        all
+    }
+
     fn random_points<C: CurveAffine>(n: usize) -> Vec<C> {
         let projective: Vec<C::Curve> = (0..n).map(|_| C::Curve::random(OsRng)).collect();
         let mut affine = vec![C::identity(); n];
@@ -510,9 +671,13 @@ mod tests {
             .iter()
             .flat_map(|(a, b)| [xy_of(a), xy_of(b)])
             .collect();
-        let sums = add_pairs::<G1Affine>(&flat);
-        for ((a, b), sum) in cases.iter().zip(sums) {
-            assert_eq!(sum, xy_of(&(*a + *b).to_affine()));
+        // Twice over, so that the lanes get eight pairs and the special ones mixed in.
+        let flat = [flat.clone(), flat].concat();
+        for arithmetic in arithmetics() {
+            let sums = add_pairs::<G1Affine>(&flat, arithmetic);
+            for ((a, b), sum) in cases.iter().chain(&cases).zip(sums) {
+                assert_eq!(sum, xy_of(&(*a + *b).to_affine()), "{arithmetic:?}");
+            }
         }
     }
 
@@ -521,10 +686,16 @@ mod tests {
         for n in [MIN_POINTS, 3000] {
             let bases = random_points::<G1Affine>(n);
             let scalars: Vec<Fr> = (0..n).map(|_| Fr::random(OsRng)).collect();
-            assert_eq!(msm(&scalars, &bases), msm_best(&scalars, &bases));
+            let want = msm_best(&scalars, &bases);
+            for arithmetic in arithmetics() {
+                assert_eq!(msm_with(&scalars, &bases, arithmetic), want);
+            }
             let bases = random_points::<grumpkin::G1Affine>(n);
             let scalars: Vec<grumpkin::Fr> = (0..n).map(|_| grumpkin::Fr::random(OsRng)).collect();
-            assert_eq!(msm(&scalars, &bases), msm_best(&scalars, &bases));
+            let want = msm_best(&scalars, &bases);
+            for arithmetic in arithmetics() {
+                assert_eq!(msm_with(&scalars, &bases, arithmetic), want);
+            }
         }
     }
 
@@ -535,16 +706,18 @@ mod tests {
         assert_eq!(fixed.len(), 3000);
         for n in [0, 1, 17, 2048, 3000] {
             let scalars: Vec<Fr> = (0..n).map(|_| Fr::random(OsRng)).collect();
-            assert_eq!(
-                fixed.msm(&scalars),
-                msm_best(&scalars, &bases[..n]),
-                "n {n}"
-            );
+            let want = msm_best(&scalars, &bases[..n]);
+            for arithmetic in arithmetics() {
+                assert_eq!(fixed.msm_with(&scalars, arithmetic), want, "n {n}");
+            }
         }
         let bases = random_points::<grumpkin::G1Affine>(1500);
         let scalars: Vec<grumpkin::Fr> = (0..1500).map(|_| grumpkin::Fr::random(OsRng)).collect();
         let fixed = FixedBases::new(&bases).unwrap();
-        assert_eq!(fixed.msm(&scalars), msm_best(&scalars, &bases));
+        let want = msm_best(&scalars, &bases);
+        for arithmetic in arithmetics() {
+            assert_eq!(fixed.msm_with(&scalars, arithmetic), want);
+        }
     }
 
     #[test]
@@ -553,12 +726,22 @@ mod tests {
         let bases = vec![p[0], p[0], -p[0], p[1], p[1]];
         let fixed = FixedBases::new(&bases).unwrap();
         let scalars = [Fr::from(3), Fr::from(3), Fr::from(3), -Fr::ONE, Fr::ZERO];
-        assert_eq!(fixed.msm(&scalars), naive(&scalars, &bases));
+        for arithmetic in arithmetics() {
+            assert_eq!(
+                fixed.msm_with(&scalars, arithmetic),
+                naive(&scalars, &bases)
+            );
+        }
         // Every scalar equal: every point of a table lands in one bucket.
-        let bases = random_points::<G1Affine>(2 * BATCH + 3);
+        let bases = random_points::<G1Affine>(2 * LANES_BATCH + 3);
         let scalars = vec![-Fr::from(5); bases.len()];
         let fixed = FixedBases::new(&bases).unwrap();
-        assert_eq!(fixed.msm(&scalars), naive(&scalars, &bases));
+        for arithmetic in arithmetics() {
+            assert_eq!(
+                fixed.msm_with(&scalars, arithmetic),
+                naive(&scalars, &bases)
+            );
+        }
         assert!(FixedBases::new(&[p[0], G1Affine::identity()]).is_none());
     }
 
@@ -590,23 +773,46 @@ mod tests {
             Fr::from(1u64 << 40),
             Fr::ONE,
         ];
-        for c in MIN_WINDOW_BITS..=8 {
+        for (c, arithmetic) in
+            (MIN_WINDOW_BITS..=8).flat_map(|c| arithmetics().into_iter().map(move |a| (c, a)))
+        {
             assert_eq!(
-                pippenger(&scalars, &bases, c),
+                pippenger(&scalars, &bases, c, arithmetic),
                 naive(&scalars, &bases),
-                "c {c}"
+                "c {c} {arithmetic:?}"
             );
         }
-        assert_eq!(pippenger::<G1Affine>(&[], &[], 4), G1::identity());
+        assert_eq!(
+            pippenger::<G1Affine>(&[], &[], 4, Arithmetic::best()),
+            G1::identity()
+        );
     }
 
     #[test]
     fn one_bucket_for_every_point_overflows_correctly() {
         // All scalars equal: every point of a window lands in one bucket, so all but the
         // batched one go to the projective overflow.
-        let bases = random_points::<G1Affine>(2 * BATCH + 3);
+        let bases = random_points::<G1Affine>(2 * LANES_BATCH + 3);
         let scalars = vec![Fr::from(3); bases.len()];
-        assert_eq!(pippenger(&scalars, &bases, 6), naive(&scalars, &bases));
+        for arithmetic in arithmetics() {
+            assert_eq!(
+                pippenger(&scalars, &bases, 6, arithmetic),
+                naive(&scalars, &bases)
+            );
+        }
+    }
+
+    /// CI runs on this machine kind, which has AVX-512 IFMA: there the lanes must be what
+    /// the tests above exercise, not silently skipped.
+    #[test]
+    fn lanes_are_tested_where_ci_runs() {
+        if std::env::var_os("CI").is_some() {
+            assert_eq!(
+                Arithmetic::best(),
+                Arithmetic::Lanes,
+                "CI's CPU lost AVX-512 IFMA?"
+            );
+        }
     }
 
     proptest! {
@@ -621,10 +827,10 @@ mod tests {
             let pool = random_points::<G1Affine>(4);
             let bases: Vec<G1Affine> = picks.iter().map(|(b, _, neg)| if *neg { -pool[*b] } else { pool[*b] }).collect();
             let scalars: Vec<Fr> = picks.iter().map(|(_, s, _)| Fr::from(*s) - Fr::from(2)).collect();
-            prop_assert_eq!(
-                pippenger(&scalars, &bases, c).to_affine(),
-                naive(&scalars, &bases).to_affine()
-            );
+            let want = naive(&scalars, &bases).to_affine();
+            for arithmetic in arithmetics() {
+                prop_assert_eq!(pippenger(&scalars, &bases, c, arithmetic).to_affine(), want);
+            }
         }
     }
 }

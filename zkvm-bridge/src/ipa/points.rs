@@ -16,9 +16,11 @@ use serde::{Deserializer, Serializer};
 
 /// A Nova engine with Pedersen commitments over a `halo2curves` curve, which is what the
 /// IPA needs: the generators, the commitments as points, and the curve arithmetic.
-pub trait IpaEngine: Engine<CE = CommitmentEngine<Self>, GE: DlogGroupExt> {
+pub trait IpaEngine:
+    Engine<CE = CommitmentEngine<Self>, GE: DlogGroupExt, Base: super::msm::LaneField>
+{
     /// Affine points of the curve.
-    type Affine: CurveAffine<ScalarExt = Self::Scalar, CurveExt = Self::Point>
+    type Affine: CurveAffine<ScalarExt = Self::Scalar, CurveExt = Self::Point, Base: super::msm::LaneField>
         + serde::Serialize
         + for<'de> serde::Deserialize<'de>;
     /// Projective points of the curve.

@@ -518,10 +518,17 @@ mod ifma {
         use halo2curves::bn256::{Fq, Fr};
         use rand_core::OsRng;
 
-        /// Eight random elements (and edge values), each also as its unreduced twin `a + p`.
-        fn samples<F: LaneField>() -> ([F; LANES], Rows, Rows) {
+        use proptest::prelude::*;
+
+        /// Eight random elements, with 0, 1 and -1 among them.
+        fn samples<F: LaneField>() -> [F; LANES] {
             let mut e: [F; LANES] = std::array::from_fn(|_| F::random(OsRng));
             (e[0], e[1], e[2]) = (F::ZERO, F::ONE, -F::ONE);
+            e
+        }
+
+        /// The elements' limb rows, and those of their unreduced twins `a + p`.
+        fn rows_and_twins<F: LaneField>(e: [F; LANES]) -> (Rows, Rows) {
             let reduced = rows(e.into_iter());
             let p = split52(F::MODULUS_LIMBS);
             let mut twin = reduced;
@@ -534,43 +541,74 @@ mod ifma {
                 }
                 twin[4][lane] += c << 52;
             }
-            (e, reduced, twin)
+            (reduced, twin)
         }
 
-        fn check<F: LaneField>() {
-            // SAFETY: guarded by `available` below.
+        /// Lane products, differences and sums of `a` and `b` against the library's, with
+        /// each operand reduced and unreduced.
+        fn check<F: LaneField>(a: [F; LANES], b: [F; LANES]) {
+            assert!(super::super::available());
+            // SAFETY: checked just above.
             let m = unsafe { Modulus::of::<F>() };
-            for _ in 0..64 {
-                let (a, a_rows, a_twin) = samples::<F>();
-                let (mut b, b_rows, b_twin) = samples::<F>();
-                b.rotate_left(3);
-                let rot = |r: Rows| {
-                    r.map(|mut row| {
-                        row.rotate_left(3);
-                        row
-                    })
+            let ((a_rows, a_twin), (b_rows, b_twin)) = (rows_and_twins(a), rows_and_twins(b));
+            for (x, y) in [
+                (a_rows, b_rows),
+                (a_twin, b_rows),
+                (a_rows, b_twin),
+                (a_twin, b_twin),
+            ] {
+                // SAFETY: checked above.
+                let (prod, diff, total) = unsafe {
+                    let (x, y) = (load(&x), load(&y));
+                    (
+                        store(canonical(mul(x, y, &m), &m)),
+                        store(canonical(sub(x, y, &m), &m)),
+                        store(canonical(add(x, y, &m), &m)),
+                    )
                 };
-                let (b_rows, b_twin) = (rot(b_rows), rot(b_twin));
-                for (x, y) in [
-                    (a_rows, b_rows),
-                    (a_twin, b_rows),
-                    (a_rows, b_twin),
-                    (a_twin, b_twin),
-                ] {
-                    // SAFETY: guarded by `available` below.
-                    let (prod, diff, total) = unsafe {
-                        let (x, y) = (load(&x), load(&y));
-                        (
-                            store(canonical(mul(x, y, &m), &m)),
-                            store(canonical(sub(x, y, &m), &m)),
-                            store(canonical(add(x, y, &m), &m)),
-                        )
-                    };
-                    for lane in 0..LANES {
-                        assert_eq!(element::<F>(&prod, lane), a[lane] * b[lane]);
-                        assert_eq!(element::<F>(&diff, lane), a[lane] - b[lane]);
-                        assert_eq!(element::<F>(&total, lane), a[lane] + b[lane]);
-                    }
+                for lane in 0..LANES {
+                    assert_eq!(element::<F>(&prod, lane), a[lane] * b[lane]);
+                    assert_eq!(element::<F>(&diff, lane), a[lane] - b[lane]);
+                    assert_eq!(element::<F>(&total, lane), a[lane] + b[lane]);
+                }
+            }
+        }
+
+        /// An element whose stored limbs are these, the top one reduced below the
+        /// modulus's: limbs of all ones, all zeros and single bits reach every carry path.
+        fn from_limbs<F: LaneField>(mut w: [u64; 4]) -> F {
+            w[3] %= F::MODULUS_LIMBS[3];
+            F::from_montgomery_limbs(w)
+        }
+
+        /// Eight elements from 32 limbs ([`from_limbs`]).
+        fn elements<F: LaneField>(limbs: &[u64]) -> [F; LANES] {
+            std::array::from_fn(|i| from_limbs(limbs[4 * i..4 * i + 4].try_into().unwrap()))
+        }
+
+        fn limb() -> impl Strategy<Value = u64> {
+            prop_oneof![
+                Just(0u64),
+                Just(1),
+                Just(u64::MAX),
+                Just((1 << 52) - 1),
+                Just(1 << 52),
+                (0u32..64).prop_map(|k| 1u64 << k),
+                any::<u64>(),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn lane_arithmetic_matches_the_field_library_on_structured_limbs(
+                a in proptest::collection::vec(limb(), 4 * LANES),
+                b in proptest::collection::vec(limb(), 4 * LANES),
+            ) {
+                if super::super::available() {
+                    check::<Fq>(elements(&a), elements(&b));
+                    check::<Fr>(elements(&a), elements(&b));
                 }
             }
         }
@@ -581,7 +619,8 @@ mod ifma {
                 eprintln!("skipped: no AVX-512 IFMA on this CPU");
                 return;
             }
-            let (e, rows, _) = samples::<Fq>();
+            let e = samples::<Fq>();
+            let rows = rows(e.into_iter());
             // SAFETY: guarded by `available` above.
             let (gathered, back) =
                 unsafe { (store(gather(|k| e[k])), scatter::<Fq>(gather(|k| e[k]))) };
@@ -590,13 +629,19 @@ mod ifma {
         }
 
         #[test]
-        fn lane_arithmetic_matches_the_field_library_also_on_unreduced_inputs() {
+        fn lane_arithmetic_matches_the_field_library_on_random_elements() {
             if !super::super::available() {
                 eprintln!("skipped: no AVX-512 IFMA on this CPU");
                 return;
             }
-            check::<Fq>();
-            check::<Fr>();
+            for _ in 0..64 {
+                let (a, mut b) = (samples::<Fq>(), samples::<Fq>());
+                b.rotate_left(3);
+                check(a, b);
+                let (a, mut b) = (samples::<Fr>(), samples::<Fr>());
+                b.rotate_left(3);
+                check(a, b);
+            }
         }
     }
 }

@@ -53,7 +53,143 @@ fn kind() -> impl Strategy<Value = TxKind> {
         (address(), any::<u128>())
             .prop_map(|(validator, amount)| TxKind::Undelegate { validator, amount }),
         Just(TxKind::Unjail),
+        proptest::collection::vec(any::<u8>(), 0..40)
+            .prop_map(|key| TxKind::RegisterEncryptionKey { key }),
+        proptest::collection::vec(any::<u8>(), 0..64).prop_map(|message| TxKind::Dkg { message }),
+        proptest::collection::vec(any::<u8>(), 0..64).prop_map(|elf| TxKind::DeployZk { elf }),
+        (
+            any::<[u8; 32]>(),
+            proptest::collection::vec(any::<u8>(), 0..64),
+            any::<u128>()
+        )
+            .prop_map(|(program, input, reward)| TxKind::RequestProof {
+                program,
+                input,
+                reward
+            }),
+        Just(TxKind::RegisterProver),
+        (any::<u64>(), proptest::collection::vec(any::<u8>(), 0..64))
+            .prop_map(|(job, proof)| TxKind::SubmitProof { job, proof }),
     ]
+}
+
+/// A file name for each kind; the match is exhaustive, so a new kind fails to compile here
+/// until it has a fuzz seed (and a place in [`kind`]).
+fn seed_name(kind: &TxKind) -> &'static str {
+    match kind {
+        TxKind::Transfer { .. } => "transfer",
+        TxKind::Deploy(_) => "deploy",
+        TxKind::Upgrade(_) => "upgrade",
+        TxKind::Invoke { .. } => "invoke",
+        TxKind::CreateValidator { .. } => "create-validator",
+        TxKind::Delegate { .. } => "delegate",
+        TxKind::Undelegate { .. } => "undelegate",
+        TxKind::Unjail => "unjail",
+        TxKind::RegisterEncryptionKey { .. } => "register-encryption-key",
+        TxKind::Dkg { .. } => "dkg",
+        TxKind::DeployZk { .. } => "deploy-zk",
+        TxKind::RequestProof { .. } => "request-proof",
+        TxKind::RegisterProver => "register-prover",
+        TxKind::SubmitProof { .. } => "submit-proof",
+    }
+}
+
+/// One transaction of every kind, with small realistic fields.
+fn one_of_each_kind() -> Vec<TxKind> {
+    let spec = FunctionSpec {
+        name: "counter".into(),
+        version: "1.0.0".into(),
+        code: b"\0asm\x01\0\0\0".to_vec(),
+        args: vec!["--verbose".into()],
+        env: vec![("MODE".into(), "fast".into())],
+        fuel: Some(10_000_000),
+        memory_pages: Some(16),
+    };
+    vec![
+        TxKind::Transfer {
+            to: Address([2; 20]),
+            amount: 1_000,
+        },
+        TxKind::Deploy(spec.clone()),
+        TxKind::Upgrade(spec),
+        TxKind::Invoke {
+            function: "counter".into(),
+            input: b"increment".to_vec(),
+        },
+        TxKind::CreateValidator {
+            consensus_key: [3; 32],
+            amount: 1_000_000,
+        },
+        TxKind::Delegate {
+            validator: Address([4; 20]),
+            amount: 500,
+        },
+        TxKind::Undelegate {
+            validator: Address([4; 20]),
+            amount: 200,
+        },
+        TxKind::Unjail,
+        TxKind::RegisterEncryptionKey { key: vec![2; 33] },
+        TxKind::Dkg {
+            message: vec![1, 0, 0, 0, 5],
+        },
+        TxKind::DeployZk {
+            elf: b"\x7fELF\x01\x01\x01".to_vec(),
+        },
+        TxKind::RequestProof {
+            program: [5; 32],
+            input: b"hi".to_vec(),
+            reward: 10,
+        },
+        TxKind::RegisterProver,
+        TxKind::SubmitProof {
+            job: 1,
+            proof: b"NXZKPRF".to_vec(),
+        },
+    ]
+}
+
+/// The `tx_decode` fuzz target's committed seeds (`fuzz/seeds/tx_decode/`, one signed
+/// transaction of every kind, so that the fuzzer starts past the signature check) still
+/// decode and verify. `NEXUS_WRITE_FUZZ_SEEDS=1` writes them afresh first (signatures are
+/// deterministic, RFC 6979).
+#[test]
+fn fuzz_seeds_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/tx_decode");
+    let key = AccountKey::from_bytes(&[7; 32]).unwrap();
+    let kinds = one_of_each_kind();
+    if std::env::var_os("NEXUS_WRITE_FUZZ_SEEDS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for kind in &kinds {
+            let body = TxBody {
+                chain_id: "nexus-devnet".into(),
+                nonce: 3,
+                fuel_limit: 1_000_000,
+                fuel_price: 1,
+                kind: kind.clone(),
+            };
+            let path = dir.join(format!("{}.tx", seed_name(kind)));
+            std::fs::write(path, body.sign(&key).encode()).unwrap();
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let verified = decode_and_verify(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; regenerate with NEXUS_WRITE_FUZZ_SEEDS=1",
+                path.display()
+            )
+        });
+        assert_eq!(verified.sender, key.address(), "{}", path.display());
+        seen.insert(seed_name(&verified.body.kind));
+    }
+    let all: std::collections::BTreeSet<_> = kinds.iter().map(seed_name).collect();
+    assert_eq!(
+        seen, all,
+        "a seed for every kind: regenerate with NEXUS_WRITE_FUZZ_SEEDS=1"
+    );
 }
 
 fn body() -> impl Strategy<Value = TxBody> {

@@ -407,3 +407,66 @@ fn pruned_slots_stay_refused_after_restart() {
     let files = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(files, 3, "floor, slot 4 tombstone, slot 5 nonces");
 }
+
+/// The `threshold_vote_extension` fuzz target's committed seeds
+/// (`fuzz/seeds/threshold_vote_extension/`: real extensions with commitments only, and with
+/// commitments and shares, so that the fuzzer starts past the curve-point checks) still
+/// decode, re-encode to the same bytes and pass `validate_for` for their signer.
+/// `NEXUS_WRITE_FUZZ_SEEDS=1` writes them afresh first, from a seeded DKG and signing round.
+#[test]
+fn fuzz_seeds_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds/threshold_vote_extension");
+    let mut rng = rng(7);
+    let dkg = honest_dkg(&equal_stakes(4), 1, &mut rng);
+    let output = dkg.state.output.clone().unwrap();
+    let nonces = tempfile::tempdir().unwrap();
+    let signers = signers(&dkg, nonces.path());
+    let online: BTreeSet<Address> = signers.iter().map(|s| *s.address()).collect();
+    let first = extensions(&signers, &online, &BTreeSet::new(), &[1], &[], &mut rng);
+    let session = select_signers(
+        &output.allocation,
+        1,
+        [9; 32],
+        &available_commitments(&first, 1),
+        &BTreeSet::new(),
+    )
+    .expect("enough signers");
+    let second = extensions(
+        &signers,
+        &online,
+        &BTreeSet::new(),
+        &[2],
+        std::slice::from_ref(&session),
+        &mut rng,
+    );
+    let signer = &signers[0];
+    let with_shares = &second[signer.address()];
+    assert!(
+        !with_shares.shares.is_empty(),
+        "signer 0 takes part in the session"
+    );
+    if std::env::var_os("NEXUS_WRITE_FUZZ_SEEDS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let commitments = &first[signer.address()];
+        std::fs::write(dir.join("commitments.ext"), commitments.encode()).unwrap();
+        std::fs::write(dir.join("commitments-and-shares.ext"), with_shares.encode()).unwrap();
+    }
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let ext = VoteExtension::decode(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; regenerate with NEXUS_WRITE_FUZZ_SEEDS=1",
+                path.display()
+            )
+        });
+        assert_eq!(ext.encode(), bytes, "{}", path.display());
+        // Share ids of a seeded DKG are deterministic: the seed's signer still owns them.
+        ext.validate_for(&signer.share_ids())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        seeds += 1;
+    }
+    assert!(seeds >= 2, "vote-extension seeds missing");
+}

@@ -156,3 +156,64 @@ fn malformed_proof_bytes_are_rejected_with_errors() {
     bytes.push(0);
     assert!(ReadProof::from_bytes(&bytes).is_err());
 }
+
+/// The `read_proof` fuzz target's committed seeds (`fuzz/seeds/read_proof/`: real
+/// membership and non-membership proofs, laid out as the target reads them — proof bytes,
+/// one selector byte, the root — so that the fuzzer starts on the success path) still
+/// decode and verify. `NEXUS_WRITE_FUZZ_SEEDS=1` writes them afresh first.
+#[test]
+fn fuzz_seeds_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/read_proof");
+    // The target's selector: key `selector % 3` (1 = `fn/counter`), value `selector / 3 % 3`
+    // (0 = absent, 1 = empty).
+    const COUNTER_ABSENT: u8 = 1;
+    const COUNTER_EMPTY: u8 = 4;
+    if std::env::var_os("NEXUS_WRITE_FUZZ_SEEDS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let (_tmp, store) = populated();
+        let (value, absent) = store.get_with_proof(b"fn/counter", 1).unwrap();
+        assert_eq!(value, None);
+        let seed = [
+            absent.to_bytes(),
+            vec![COUNTER_ABSENT],
+            store.root_hash().to_vec(),
+        ]
+        .concat();
+        std::fs::write(dir.join("non-membership.seed"), seed).unwrap();
+        let mut cs = nexus_store::ChangeSet::new();
+        cs.put(b"fn/counter".to_vec(), Vec::new());
+        store.commit(cs).unwrap();
+        let (value, present) = store.get_with_proof(b"fn/counter", 2).unwrap();
+        assert_eq!(value.as_deref(), Some(&b""[..]));
+        let seed = [
+            present.to_bytes(),
+            vec![COUNTER_EMPTY],
+            store.root_hash().to_vec(),
+        ]
+        .concat();
+        std::fs::write(dir.join("membership.seed"), seed).unwrap();
+    }
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let (proof, tail) = data.split_at(data.len() - 33);
+        let root: [u8; 32] = tail[1..].try_into().unwrap();
+        let value: Option<&[u8]> = match tail[0] {
+            COUNTER_ABSENT => None,
+            COUNTER_EMPTY => Some(b""),
+            other => panic!("{}: unexpected selector {other}", path.display()),
+        };
+        let proof = ReadProof::from_bytes(proof).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; regenerate with NEXUS_WRITE_FUZZ_SEEDS=1",
+                path.display()
+            )
+        });
+        proof
+            .verify(root, b"fn/counter", value)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        seeds += 1;
+    }
+    assert!(seeds >= 2, "read-proof seeds missing");
+}

@@ -114,26 +114,45 @@ fn read_checked(path: &Path, k: usize, m: usize, kind: u8) -> Option<(Vec<u8>, [
     Some((body, hash))
 }
 
-/// Removes the key files of `(k, m)` written by other key or circuit versions (each pair is
-/// tens of MB and nothing reads them again). Best effort: a file that cannot be removed stays.
+/// Removes the key files of `(k, m)` written by older key or circuit versions (each pair is
+/// tens of MB and nothing reads them again). Files of newer versions stay: a newer binary
+/// sharing the directory still uses them, and removing each other's files would make two
+/// binaries regenerate their keys in turn. Best effort: a file that cannot be removed stays.
 fn remove_stale(dir: &Path, k: usize, m: usize) {
-    let current = [file(dir, k, m, KIND_PROVER), file(dir, k, m, KIND_VERIFIER)];
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let ours = (KEY_VERSION, CIRCUIT_VERSION);
     for entry in entries.flatten() {
         let path = entry.path();
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else {
+        let Some((key, circuit)) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| file_versions(name, k, m))
+        else {
             continue;
         };
-        let ours = name.starts_with("zkvm-")
-            && (name.ends_with(&format!("-k{k}-m{m}.pk"))
-                || name.ends_with(&format!("-k{k}-m{m}.vk")));
-        if ours && !current.contains(&path) && std::fs::remove_file(&path).is_ok() {
+        let older = key <= ours.0 && circuit <= ours.1 && (key, circuit) != ours;
+        if older && std::fs::remove_file(&path).is_ok() {
             tracing::info!(target: "nexus::zkvm", file = %path.display(), "removed stale key file");
         }
     }
+}
+
+/// The key and circuit versions in the name of a key file of shape `(k, m)`:
+/// `zkvm-v{key}-c{circuit}-k{k}-m{m}.pk` (or `.vk`), or `zkvm-c{circuit}-…` from before key
+/// versions (key version 1). `None` for any other name.
+fn file_versions(name: &str, k: usize, m: usize) -> Option<(u32, u32)> {
+    let rest = name.strip_prefix("zkvm-")?;
+    let rest = rest
+        .strip_suffix(".pk")
+        .or_else(|| rest.strip_suffix(".vk"))?
+        .strip_suffix(&format!("-k{k}-m{m}"))?;
+    let (key, circuit) = match rest.split_once('-') {
+        Some((key, circuit)) => (key.strip_prefix('v')?.parse().ok()?, circuit),
+        None => (1, rest),
+    };
+    Some((key, circuit.strip_prefix('c')?.parse().ok()?))
 }
 
 fn write(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), CacheError> {

@@ -139,22 +139,32 @@ fn corrupt_cache_is_regenerated() {
 }
 
 #[test]
-fn regenerating_keys_removes_the_files_of_older_versions() {
+fn regenerating_keys_removes_the_files_of_older_versions_only() {
     let dir = tempfile::tempdir().unwrap();
+    let (key, circuit) = (cache::KEY_VERSION, cache::CIRCUIT_VERSION);
     let stale = [
-        "zkvm-c1-k1-m1.pk",
-        "zkvm-c1-k1-m1.vk",
-        "zkvm-v1-c1-k1-m1.vk",
+        "zkvm-c1-k1-m1.pk".to_string(),
+        "zkvm-c1-k1-m1.vk".to_string(),
+        format!("zkvm-v{}-c{circuit}-k1-m1.vk", key - 1),
     ];
-    let kept = ["zkvm-c1-k2-m1.vk", "zkvm-c1-k1-m12.pk", "notes-k1-m1.vk"];
+    // Other shapes, other files, and newer versions (another binary's, sharing the cache).
+    let kept = [
+        "zkvm-c1-k2-m1.vk".to_string(),
+        "zkvm-c1-k1-m12.pk".to_string(),
+        "notes-k1-m1.vk".to_string(),
+        "zkvm-vx-c1-k1-m1.vk".to_string(),
+        format!("zkvm-v{}-c{circuit}-k1-m1.vk", key + 1),
+        format!("zkvm-v{key}-c{}-k1-m1.pk", circuit + 1),
+        format!("zkvm-v{}-c{}-k1-m1.pk", key - 1, circuit + 1),
+    ];
     for name in stale.iter().chain(&kept) {
         std::fs::write(dir.path().join(name), b"old").unwrap();
     }
     let _ = cache::verifier_key(dir.path(), 1, 1).unwrap();
-    for name in stale {
+    for name in &stale {
         assert!(!dir.path().join(name).exists(), "{name} kept");
     }
-    for name in kept {
+    for name in &kept {
         assert!(dir.path().join(name).exists(), "{name} removed");
     }
     assert!(cache::verifier_key_path(dir.path(), 1, 1).exists());

@@ -29,13 +29,15 @@ const GETH_DEV_EPOCH: u64 = 32;
 /// A 2-of-3 FROST group key from a trusted dealer, redrawn until its y is even (the gateway's
 /// convention, which Nexus DKGs normalise to).
 struct Group {
+    /// The epoch whose group key this is.
+    epoch: u64,
     key_packages: Vec<frost::keys::KeyPackage>,
     public: frost::keys::PublicKeyPackage,
     rng: ChaCha20Rng,
 }
 
 impl Group {
-    fn new(seed: u64) -> Group {
+    fn new(seed: u64, epoch: u64) -> Group {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         loop {
             let (shares, public) = frost::keys::generate_with_dealer(
@@ -53,6 +55,7 @@ impl Group {
                 .map(|s| frost::keys::KeyPackage::try_from(s).expect("key package"))
                 .collect();
             return Group {
+                epoch,
                 key_packages,
                 public,
                 rng,
@@ -100,27 +103,24 @@ fn signed_item(
     eth: &EthClient,
     d: &Deployment,
     group: &mut Group,
-    epoch: u64,
     id: u64,
     function_id: [u8; 32],
     output: &[u8],
 ) -> SignedOutput {
-    signed_answer(eth, d, group, epoch, id, function_id, true, output)
+    signed_answer(eth, d, group, id, function_id, true, output)
 }
 
 /// [`signed_item`] with `success` chosen (false: the answer of a request that failed on Nexus).
-#[allow(clippy::too_many_arguments)]
 fn signed_answer(
     eth: &EthClient,
     d: &Deployment,
     group: &mut Group,
-    epoch: u64,
     id: u64,
     function_id: [u8; 32],
     success: bool,
     output: &[u8],
 ) -> SignedOutput {
-    let nexus_height = 40 + id;
+    let (nexus_height, epoch) = (40 + id, group.epoch);
     let item = OutboxItem {
         id: keccak256(id.to_be_bytes()).0,
         request_id: U256::from(id).to_be_bytes(),
@@ -199,7 +199,7 @@ fn gateway_round_trip_against_geth() {
     let key = geth.funded_key();
     let relayer_address = key.address();
     let eth = EthClient::connect(&geth.url, Some(key)).expect("connect");
-    let mut group = Group::new(7);
+    let mut group = Group::new(7, 1);
     let d = deploy_contracts(&eth, &group.eth_key(), 1).expect("deploy");
     let watcher = EthWatcher::spawn_with(WatcherConfig {
         rpc_url: geth.url.clone(),
@@ -259,7 +259,7 @@ fn gateway_round_trip_against_geth() {
     assert!(watcher.requests_from(0, 16).is_empty());
 
     // Fulfill request 0 with an in-process signature: the consumer gets its callback.
-    let item0 = signed_item(&eth, &d, &mut group, 1, 0, echo, b"FIRST");
+    let item0 = signed_item(&eth, &d, &mut group, 0, echo, b"FIRST");
     let relayed = relay_item(&eth, d.gateway, &item0, &BTreeMap::new()).expect("relay 0");
     let Relayed::Fulfilled {
         callback_succeeded,
@@ -301,29 +301,29 @@ fn gateway_round_trip_against_geth() {
 
     // An output or proof that is not what was signed is refused before anything is sent; a
     // signature that does not verify is refused by the gateway (InvalidSignature).
-    let mut tampered = signed_item(&eth, &d, &mut group, 1, 1, echo, b"SECOND");
+    let mut tampered = signed_item(&eth, &d, &mut group, 1, echo, b"SECOND");
     tampered.item.output = b"SECOND!".to_vec();
     tampered.item.output_hash = keccak256(&tampered.item.output).0;
     let e = relay_item(&eth, d.gateway, &tampered, &BTreeMap::new()).unwrap_err();
     assert!(format!("{e:#}").contains("not in its batch"), "{e:#}");
-    let mut bad_proof = signed_item(&eth, &d, &mut group, 1, 1, echo, b"SECOND");
+    let mut bad_proof = signed_item(&eth, &d, &mut group, 1, echo, b"SECOND");
     bad_proof.proof[0][0] ^= 1;
     let e = relay_item(&eth, d.gateway, &bad_proof, &BTreeMap::new()).unwrap_err();
     assert!(format!("{e:#}").contains("not in its batch"), "{e:#}");
-    let mut other_domain = signed_item(&eth, &d, &mut group, 1, 1, echo, b"SECOND");
+    let mut other_domain = signed_item(&eth, &d, &mut group, 1, echo, b"SECOND");
     other_domain.signature.as_mut().unwrap().digest[0] ^= 1;
     let e = relay_item(&eth, d.gateway, &other_domain, &BTreeMap::new()).unwrap_err();
     assert!(format!("{e:#}").contains("signed for another"), "{e:#}");
-    let mut forged = signed_item(&eth, &d, &mut group, 1, 1, echo, b"SECOND");
+    let mut forged = signed_item(&eth, &d, &mut group, 1, echo, b"SECOND");
     forged.signature.as_mut().unwrap().signature[64] ^= 1;
     let e = relay_item(&eth, d.gateway, &forged, &BTreeMap::new()).unwrap_err();
     assert!(format!("{e:#}").contains("InvalidSignature"), "{e:#}");
-    let unknown = signed_item(&eth, &d, &mut group, 1, 99, echo, b"x");
+    let unknown = signed_item(&eth, &d, &mut group, 99, echo, b"x");
     let e = relay_item(&eth, d.gateway, &unknown, &BTreeMap::new()).unwrap_err();
     assert!(format!("{e:#}").contains("has no request 99"), "{e:#}");
 
     // The network moved to a new key (epoch 2): the relayer submits the hand-over first.
-    let mut next = Group::new(8);
+    let mut next = Group::new(8, 2);
     let handover_digest = rotation_digest(eth.chain_id(), d.gateway.0 .0, 2, &next.eth_key());
     let handovers = BTreeMap::from([(
         2,
@@ -336,7 +336,7 @@ fn gateway_round_trip_against_geth() {
             height: 50,
         },
     )]);
-    let item1 = signed_item(&eth, &d, &mut next, 2, 1, echo, b"SECOND");
+    let item1 = signed_item(&eth, &d, &mut next, 1, echo, b"SECOND");
     let relayed = relay_item(&eth, d.gateway, &item1, &handovers).expect("relay 1");
     assert!(
         matches!(&relayed, Relayed::Fulfilled { rotated_to, callback_succeeded: true, .. } if rotated_to == &vec![2]),
@@ -349,7 +349,7 @@ fn gateway_round_trip_against_geth() {
     );
 
     // Request 2's callback is the account itself (no code): the call succeeds, nothing stored.
-    let item2 = signed_item(&eth, &d, &mut next, 2, 2, echo, b"THIRD");
+    let item2 = signed_item(&eth, &d, &mut next, 2, echo, b"THIRD");
     assert!(matches!(
         relay_item(&eth, d.gateway, &item2, &handovers).expect("relay 2"),
         Relayed::Fulfilled { .. }
@@ -357,7 +357,7 @@ fn gateway_round_trip_against_geth() {
     // An item signed by the old key can no longer be used on this gateway.
     let fourth =
         send_request(&eth, d.gateway, echo, b"fourth".to_vec(), Address::ZERO, 0).expect("request");
-    let stale = signed_item(&eth, &d, &mut group, 1, 3, echo, b"FOURTH");
+    let stale = signed_item(&eth, &d, &mut group, 3, echo, b"FOURTH");
     assert_eq!(fourth.id, U256::from(3u8));
     let e = relay_item(&eth, d.gateway, &stale, &handovers).unwrap_err();
     assert!(
@@ -378,7 +378,7 @@ fn gateway_round_trip_against_geth() {
     .expect("request");
     assert_eq!(fifth.id, U256::from(4u8));
     let error = format!("no function with id 0x{}", hex::encode(echo));
-    let failure = signed_answer(&eth, &d, &mut next, 2, 4, echo, false, error.as_bytes());
+    let failure = signed_answer(&eth, &d, &mut next, 4, echo, false, error.as_bytes());
     let relayed = relay_item(&eth, d.gateway, &failure, &handovers).expect("relay 4");
     assert!(
         matches!(
@@ -406,7 +406,7 @@ fn cli_commands_against_geth() {
     let key = geth.funded_key();
     let key_hex = hex::encode(key.to_bytes());
     let eth = EthClient::connect(&geth.url, Some(key.clone())).expect("connect");
-    let d = deploy_contracts(&eth, &Group::new(9).eth_key(), 1).expect("deploy");
+    let d = deploy_contracts(&eth, &Group::new(9, 1).eth_key(), 1).expect("deploy");
     let gateway = d.gateway.to_string();
     let out = support::ok_stdout(&[
         "eth",

@@ -4,6 +4,7 @@
 //! names exactly one byte string.
 
 use nexus_consensus::address::AccountKey;
+use nexus_consensus::execute::kind_name;
 use nexus_consensus::tx::{decode_and_verify, FunctionSpec, SignedTx, TxBody, TxKind};
 use nexus_consensus::Address;
 use proptest::prelude::*;
@@ -73,26 +74,24 @@ fn kind() -> impl Strategy<Value = TxKind> {
     ]
 }
 
-/// A file name for each kind; the match is exhaustive, so a new kind fails to compile here
-/// until it has a fuzz seed (and a place in [`kind`]).
-fn seed_name(kind: &TxKind) -> &'static str {
-    match kind {
-        TxKind::Transfer { .. } => "transfer",
-        TxKind::Deploy(_) => "deploy",
-        TxKind::Upgrade(_) => "upgrade",
-        TxKind::Invoke { .. } => "invoke",
-        TxKind::CreateValidator { .. } => "create-validator",
-        TxKind::Delegate { .. } => "delegate",
-        TxKind::Undelegate { .. } => "undelegate",
-        TxKind::Unjail => "unjail",
-        TxKind::RegisterEncryptionKey { .. } => "register-encryption-key",
-        TxKind::Dkg { .. } => "dkg",
-        TxKind::DeployZk { .. } => "deploy-zk",
-        TxKind::RequestProof { .. } => "request-proof",
-        TxKind::RegisterProver => "register-prover",
-        TxKind::SubmitProof { .. } => "submit-proof",
-    }
-}
+/// Fails to compile when a transaction kind is added: give it a fuzz seed in
+/// [`one_of_each_kind`] and a place in [`kind`].
+const _EVERY_KIND_HAS_A_SEED: fn(&TxKind) = |kind| match kind {
+    TxKind::Transfer { .. }
+    | TxKind::Deploy(_)
+    | TxKind::Upgrade(_)
+    | TxKind::Invoke { .. }
+    | TxKind::CreateValidator { .. }
+    | TxKind::Delegate { .. }
+    | TxKind::Undelegate { .. }
+    | TxKind::Unjail
+    | TxKind::RegisterEncryptionKey { .. }
+    | TxKind::Dkg { .. }
+    | TxKind::DeployZk { .. }
+    | TxKind::RequestProof { .. }
+    | TxKind::RegisterProver
+    | TxKind::SubmitProof { .. } => {}
+};
 
 /// One transaction of every kind, with small realistic fields.
 fn one_of_each_kind() -> Vec<TxKind> {
@@ -168,7 +167,7 @@ fn fuzz_seeds_are_current() {
                 fuel_price: 1,
                 kind: kind.clone(),
             };
-            let path = dir.join(format!("{}.tx", seed_name(kind)));
+            let path = dir.join(format!("{}.tx", kind_name(kind)));
             std::fs::write(path, body.sign(&key).encode()).unwrap();
         }
     }
@@ -183,9 +182,9 @@ fn fuzz_seeds_are_current() {
             )
         });
         assert_eq!(verified.sender, key.address(), "{}", path.display());
-        seen.insert(seed_name(&verified.body.kind));
+        seen.insert(kind_name(&verified.body.kind));
     }
-    let all: std::collections::BTreeSet<_> = kinds.iter().map(seed_name).collect();
+    let all: std::collections::BTreeSet<_> = kinds.iter().map(kind_name).collect();
     assert_eq!(
         seen, all,
         "a seed for every kind: regenerate with NEXUS_WRITE_FUZZ_SEEDS=1"

@@ -173,25 +173,18 @@ fn fuzz_seeds_are_current() {
         let (_tmp, store) = populated();
         let (value, absent) = store.get_with_proof(b"fn/counter", 1).unwrap();
         assert_eq!(value, None);
-        let seed = [
-            absent.to_bytes(),
-            vec![COUNTER_ABSENT],
-            store.root_hash().to_vec(),
-        ]
-        .concat();
-        std::fs::write(dir.join("non-membership.seed"), seed).unwrap();
+        let seed = |proof: ReadProof, selector: u8, root: [u8; 32]| {
+            [proof.to_bytes(), vec![selector], root.to_vec()].concat()
+        };
+        let absent = seed(absent, COUNTER_ABSENT, store.root_hash());
+        std::fs::write(dir.join("non-membership.seed"), absent).unwrap();
         let mut cs = nexus_store::ChangeSet::new();
         cs.put(b"fn/counter".to_vec(), Vec::new());
         store.commit(cs).unwrap();
         let (value, present) = store.get_with_proof(b"fn/counter", 2).unwrap();
         assert_eq!(value.as_deref(), Some(&b""[..]));
-        let seed = [
-            present.to_bytes(),
-            vec![COUNTER_EMPTY],
-            store.root_hash().to_vec(),
-        ]
-        .concat();
-        std::fs::write(dir.join("membership.seed"), seed).unwrap();
+        let present = seed(present, COUNTER_EMPTY, store.root_hash());
+        std::fs::write(dir.join("membership.seed"), present).unwrap();
     }
     let mut seeds = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {

@@ -11,7 +11,8 @@
 //!   the Fiat–Shamir challenge is drawn from) and the verifier's final-state checks;
 //! - [`prover`]: Nova IVC folding (`nova-snark`, BN254/Grumpkin, IPA, transparent setup),
 //!   compression (Spartan), verification; [`ipa`]: the inner product argument Spartan's
-//!   polynomial evaluations are proved with; [`proof`]: the versioned proof file format;
+//!   polynomial evaluations are proved with; [`spartan`]: nova-snark's Spartan with a
+//!   verifier key a validator can digest at load; [`proof`]: the versioned proof file format;
 //!   [`cache`]: public parameters on disk with a hash check.
 //!
 //! It must **not** depend on the wasm runtime, on `nexus-runtime`, or on consensus:
@@ -68,6 +69,7 @@ pub mod harness;
 pub mod ipa;
 pub mod proof;
 pub mod prover;
+pub mod spartan;
 pub mod toolchain;
 pub mod witness;
 

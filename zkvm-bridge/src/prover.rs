@@ -11,21 +11,22 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nova_snark::nova::{CompressedSNARK, ProverKey, PublicParams, RecursiveSNARK, VerifierKey};
-use nova_snark::spartan::snark::RelaxedR1CSSNARK;
 use nova_snark::traits::snark::RelaxedR1CSSNARKTrait;
 
 use crate::circuit::{hash_constants, ZkvmStep};
 use crate::elf::{ElfError, Program};
 use crate::proof::{Proof, ProofError};
+use crate::spartan::Spartan;
 use crate::witness::{self, challenge, check_final, initial_state, FinalStateError, PublicValues};
 use crate::{E1, E2};
 
 type EE1 = crate::ipa::Ipa<E1>;
 type EE2 = crate::ipa::Ipa<E2>;
-/// Primary compression SNARK (Spartan, non-preprocessing, [`crate::ipa`]).
-pub type S1 = RelaxedR1CSSNARK<E1, EE1>;
+/// Primary compression SNARK (Spartan, non-preprocessing, [`crate::ipa`]; see
+/// [`crate::spartan`]).
+pub type S1 = Spartan<E1, EE1>;
 /// Secondary compression SNARK.
-pub type S2 = RelaxedR1CSSNARK<E2, EE2>;
+pub type S2 = Spartan<E2, EE2>;
 pub type Params = PublicParams<E1, E2, ZkvmStep>;
 pub type Pk = ProverKey<E1, E2, ZkvmStep, S1, S2>;
 pub type Vk = VerifierKey<E1, E2, ZkvmStep, S1, S2>;

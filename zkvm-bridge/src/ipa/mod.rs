@@ -107,11 +107,13 @@ thread_local! {
 }
 
 /// Runs `decode` so that every IPA verifier key it decodes on this thread also precomputes
-/// its generators' multiples ([`FixedBases`]), which makes each verification ~17 % faster
-/// (the default shape: 197 ms instead of 239 ms) for ~2.8 s of work and ~85 MB of memory
-/// per key. Worth it for a process that verifies many proofs with one key (a validator);
-/// not for a one-shot `nexus zk verify`. The tables are not part of the key's encoding (the
-/// verifier key sits inside `nova_snark`'s, whose fields are private, hence this scope).
+/// its generators' multiples ([`FixedBases`]), which makes each verification faster (the
+/// default shape: ~101 ms instead of ~145 ms with IFMA lanes, ~196 ms instead of ~235 ms
+/// without) for ~2.8 s of work and ~85 MB of memory per key, and every Spartan verifier key
+/// computes its digest ([`crate::spartan`], ~0.26 s that the first verification would
+/// otherwise pay). Worth it for a process that verifies many proofs with one key (a
+/// validator); not for a one-shot `nexus zk verify`. Neither is part of the key's encoding
+/// (the keys sit inside `nova_snark`'s, whose fields are private, hence this scope).
 pub fn decoding_with_tables<T>(decode: impl FnOnce() -> T) -> T {
     struct Restore(bool);
     impl Drop for Restore {
@@ -121,6 +123,11 @@ pub fn decoding_with_tables<T>(decode: impl FnOnce() -> T) -> T {
     }
     let _restore = Restore(TABLES_ON_DECODE.with(|t| t.replace(true)));
     decode()
+}
+
+/// Whether this thread is inside [`decoding_with_tables`].
+pub(crate) fn decoding_for_many_verifications() -> bool {
+    TABLES_ON_DECODE.with(Cell::get)
 }
 
 /// The argument: one `(L, R)` pair per round and the folded `a`.

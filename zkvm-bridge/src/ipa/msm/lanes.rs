@@ -164,6 +164,7 @@ mod ifma {
     }
 
     impl Modulus {
+        /// `F`'s modulus in 52-bit limbs, `2p` and `-p⁻¹ mod 2^52`.
         #[target_feature(enable = "avx512f")]
         fn of<F: LaneField>() -> Self {
             let p = split52(F::MODULUS_LIMBS);
@@ -185,9 +186,9 @@ mod ifma {
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn load(limbs: &Rows) -> Lanes {
-        // SAFETY: each row is exactly one 64-byte vector; unaligned loads are allowed.
         let mut v = [_mm512_setzero_si512(); 5];
         for (v, row) in v.iter_mut().zip(limbs) {
+            // SAFETY: each row is exactly one 64-byte vector; unaligned loads are allowed.
             *v = unsafe { _mm512_loadu_si512(row.as_ptr().cast()) };
         }
         Lanes(v)

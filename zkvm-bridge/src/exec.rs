@@ -41,7 +41,7 @@ pub const MAX_IO_BYTES: usize = 1 << 24;
 pub const MAX_MEMORY_PAGES: usize = 1 << 16;
 
 /// Refuses a write to `addr` when it would materialise a page past [`MAX_MEMORY_PAGES`].
-fn check_page(cpu: &Cpu, pc: u32, addr: u32) -> Result<(), ExecError> {
+pub(crate) fn check_page(cpu: &Cpu, pc: u32, addr: u32) -> Result<(), ExecError> {
     if !cpu.mem.has_page(addr) && cpu.mem.page_count() >= MAX_MEMORY_PAGES {
         return Err(ExecError::MemoryLimit { pc });
     }

@@ -248,7 +248,10 @@ pub fn generate(
                     let t_mem = rec.data(w);
                     let in_byte = if op == Some(Op::EcallRead) {
                         let b = input[cpu.input_pos + i as usize];
-                        cpu.mem.write_u8(addr, b); // the ecall below writes the same bytes
+                        // The ecall below writes the same bytes; it must not find their
+                        // pages already there, so the limit is checked here.
+                        crate::exec::check_page(&cpu, pc, addr)?;
+                        cpu.mem.write_u8(addr, b);
                         b
                     } else {
                         0

@@ -187,6 +187,42 @@ fn touching_more_pages_than_the_memory_limit_is_an_error() {
     const _: () = assert!(MAX_MEMORY_PAGES < (1 << 20) - 1);
 }
 
+/// A `read` ecall's bytes count against the page limit in the prover's witness pass too:
+/// it writes them ahead of the interpreter, which must not make the pages look already
+/// there.
+#[test]
+fn a_read_past_the_memory_limit_is_an_error_for_the_witness_pass_too() {
+    use nexus_zkvm_bridge::exec::{DEFAULT_MAX_CYCLES, MAX_MEMORY_PAGES};
+    use nexus_zkvm_bridge::witness::{generate, WitnessError};
+    const READ_PAGES: u32 = 16;
+    // Touch all but a few pages from the top of memory down, then read 16 pages of input
+    // into fresh memory: the image's pages make that cross the limit.
+    let mut code = Vec::new();
+    code.extend(li(5, 0xffff_f000));
+    code.extend(li(6, 4096));
+    code.extend(li(7, (MAX_MEMORY_PAGES - 8) as u32));
+    code.push(sw(0, 5, 0));
+    code.push(r(0x20, 0, 5, 5, 6)); // sub x5, x5, x6
+    code.push(addi(7, 7, -1));
+    code.push(branch(1, 7, 0, -12)); // bne x7, x0, store
+    code.extend(li(17, 63)); // read(0, 0x2000_0000, 16 pages)
+    code.extend(li(10, 0));
+    code.extend(li(11, 0x2000_0000));
+    code.extend(li(12, READ_PAGES * 4096));
+    code.push(ECALL);
+    code.extend(exit_with(vec![]));
+    let input = vec![7u8; (READ_PAGES * 4096) as usize];
+    let err = exec(&code, &input, &RunConfig::default()).unwrap_err();
+    assert!(matches!(err, ExecError::MemoryLimit { .. }), "{err:?}");
+    let elf = make_elf(&code, 256);
+    let program = Program::load(&elf).unwrap();
+    match generate(&program, &elf, &input, 4, 4, DEFAULT_MAX_CYCLES) {
+        Err(WitnessError::Exec(ExecError::MemoryLimit { .. })) => {}
+        Err(e) => panic!("{e:?}"),
+        Ok(_) => panic!("the witness pass accepted a run the interpreter refuses"),
+    }
+}
+
 #[test]
 fn ebreak_and_unknown_syscall_and_bad_fd() {
     let cfg = RunConfig::default();
